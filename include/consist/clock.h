@@ -257,7 +257,8 @@ struct cs_vclock_node {
  * cs_vclock_node_init: a node node_id in a group of nodes_len nodes, with an
  * empty clock that has room for nodes_len entries (so a fixed group never
  * allocates again). Returns 0, CS_EINVAL (nodes_len 0), CS_ETOOBIG
- * (nodes_len past CS_VCLOCK_ENTRIES_MAX) or CS_ENOMEM.
+ * (nodes_len past CS_VCLOCK_ENTRIES_MAX) or CS_ENOMEM. The node is valid to
+ * free even when this fails.
  */
 int cs_vclock_node_init(struct cs_vclock_node *node, uint64_t node_id, size_t nodes_len);
 

@@ -357,9 +357,10 @@ int cs_vclock_decode(struct cs_vclock *vc, const void *data, size_t len)
 int cs_vclock_node_init(struct cs_vclock_node *node, uint64_t node_id, size_t nodes_len)
 {
     CS_ASSERT(node != NULL);
-    if (nodes_len == 0) return CS_EINVAL;
+    /* Initialised before any check, so cs_vclock_node_free is safe after a failure. */
     node->node_id = node_id;
     cs_vclock_init(&node->clock);
+    if (nodes_len == 0) return CS_EINVAL;
     return cs_vclock_reserve(&node->clock, nodes_len);
 }
 
