@@ -1,0 +1,148 @@
+/*
+ * orset.c: the add-wins observed-remove set without tombstones (Bieniusa et
+ * al. 2012, as delta-state in Almeida et al. 2018 and Riak's ORSWOT).
+ *
+ * The one idea: a member is present while it holds at least one dot. An add
+ * mints a fresh dot and replaces the member's observed dots; a remove drops
+ * the member and ships the dots it had as the delta's context. The join keeps
+ * a dot unless the other side has seen it and no longer holds it, so a
+ * concurrent add (a dot the remover never saw) survives, and a removed member
+ * leaves nothing behind but its dots inside the compact version vector.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crdt/internal.h"
+
+void cs_orset_init(struct cs_orset *s)
+{
+    crdt_ctx_init(&s->ctx);
+    crdt_table_init(&s->table);
+}
+
+void cs_orset_free(struct cs_orset *s)
+{
+    crdt_ctx_free(&s->ctx);
+    crdt_elems_free(&s->table);
+}
+
+static void orset_clear(struct cs_orset *s)
+{
+    crdt_ctx_clear(&s->ctx);
+    crdt_elems_free(&s->table);
+}
+
+int cs_orset_add(struct cs_orset *s, uint64_t node, const void *member, size_t member_len,
+                 struct cs_orset *delta)
+{
+    int rc = crdt_member_check(member, member_len);
+    if (rc) return rc;
+    if (node == 0) return CS_EINVAL;
+    if (delta) orset_clear(delta);
+    struct cs_dot dot = crdt_ctx_next(&s->ctx, node);
+    return crdt_elems_add(&s->table, &s->ctx, dot, member, member_len, delta ? &delta->table : NULL,
+                          delta ? &delta->ctx : NULL);
+}
+
+int cs_orset_remove(struct cs_orset *s, const void *member, size_t member_len,
+                    struct cs_orset *delta)
+{
+    int rc = crdt_member_check(member, member_len);
+    if (rc) return rc;
+    struct crdt_entry *e = crdt_table_find(&s->table, member, member_len);
+    if (e == NULL) return CS_ENOTFOUND;
+    if (delta) {
+        orset_clear(delta);
+        for (uint32_t i = 0; i < e->aux; i++) {
+            if ((rc = crdt_ctx_add(&delta->ctx, crdt_elem_dots(e)[i]))) return rc;
+        }
+    }
+    /* The context keeps the dots: that alone records the removal. */
+    crdt_table_delete(&s->table, e);
+    free(e);
+    return 0;
+}
+
+bool cs_orset_contains(const struct cs_orset *s, const void *member, size_t member_len)
+{
+    return crdt_table_find(&s->table, member, member_len) != NULL;
+}
+
+size_t cs_orset_len(const struct cs_orset *s)
+{
+    return s->table.len;
+}
+
+bool cs_orset_next(const struct cs_orset *s, struct cs_crdt_iter *it, const uint8_t **member,
+                   size_t *member_len)
+{
+    struct crdt_entry *e = crdt_table_next(&s->table, &it->slot);
+    if (e == NULL) return false;
+    *member = e->key;
+    *member_len = e->key_len;
+    return true;
+}
+
+int cs_orset_merge(struct cs_orset *dst, const struct cs_orset *src)
+{
+    int rc = crdt_elems_join(&dst->table, &dst->ctx, &src->table, &src->ctx);
+    if (rc) return rc;
+    return crdt_ctx_join(&dst->ctx, &src->ctx);
+}
+
+bool cs_orset_leq(const struct cs_orset *a, const struct cs_orset *b)
+{
+    CRDT_LEQ_BY_JOIN(cs_orset, a, b);
+}
+
+bool cs_orset_equal(const struct cs_orset *a, const struct cs_orset *b)
+{
+    return crdt_ctx_equal(&a->ctx, &b->ctx) && crdt_elems_equal(&a->table, &b->table);
+}
+
+int cs_orset_copy(struct cs_orset *dst, const struct cs_orset *src)
+{
+    int rc = crdt_ctx_copy(&dst->ctx, &src->ctx);
+    if (rc == 0) rc = crdt_elems_copy(&dst->table, &src->table);
+    return rc;
+}
+
+/* header, context, members. */
+int cs_orset_encode(const struct cs_orset *s, struct cs_buf *out)
+{
+    crdt_put_header(out, CS_CRDT_ORSET);
+    crdt_ctx_encode(&s->ctx, out);
+    return crdt_elems_encode(&s->table, out);
+}
+
+/* Every dot a member holds must be in the context (a state never holds a dot it has not seen). */
+static int elems_within_ctx(const struct cs_crdt_table *t, const struct cs_crdt_ctx *ctx)
+{
+    uint32_t slot = 0;
+    struct crdt_entry *e;
+    while ((e = crdt_table_next(t, &slot)) != NULL) {
+        for (uint32_t i = 0; i < e->aux; i++) {
+            if (!crdt_ctx_contains(ctx, crdt_elem_dots(e)[i])) return CS_EDECODE;
+        }
+    }
+    return 0;
+}
+
+int cs_orset_decode(struct cs_orset *s, const void *data, size_t len)
+{
+    CS_ASSERT(s->table.len == 0);
+    struct cs_reader r;
+    cs_reader_init(&r, data, len);
+    int rc = crdt_get_header(&r, CS_CRDT_ORSET);
+    if (rc == 0) rc = crdt_ctx_decode(&s->ctx, &r);
+    if (rc == 0) rc = crdt_elems_decode(&s->table, &r);
+    if (rc == 0) rc = elems_within_ctx(&s->table, &s->ctx);
+    if (rc == 0) rc = crdt_decode_end(&r);
+    if (rc) orset_clear(s);
+    return rc;
+}
+
+size_t cs_orset_mem_bytes(const struct cs_orset *s)
+{
+    return crdt_ctx_mem_bytes(&s->ctx) + crdt_elems_mem_bytes(&s->table);
+}

@@ -1,0 +1,216 @@
+/*
+ * table.c: the byte-keyed hash table under every CRDT set and map.
+ *
+ * Open addressing with linear probing over an array of entry pointers; a
+ * deleted slot becomes a tombstone so that deleting never moves entries and
+ * a caller may delete while it iterates. Keys live inside the entries, so a
+ * slot is one pointer. The hash is fixed (no per-process seed) so that runs
+ * replay exactly; see docs/crdt.md on hash flooding.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crdt/internal.h"
+
+#define TABLE_CAP_MIN 16u
+/* A tombstone: a slot that was used, so probing continues past it. */
+#define TABLE_TOMB ((void *)(uintptr_t)1)
+
+static uint64_t table_hash(const uint8_t *key, size_t len)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)len;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, key + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    uint64_t tail = 0;
+    for (size_t k = 0; i + k < len; k++) {
+        tail |= (uint64_t)key[i + k] << (8 * k);
+    }
+    h = (h ^ tail) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 29;
+    return h;
+}
+
+int crdt_key_cmp(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
+{
+    size_t n = a_len < b_len ? a_len : b_len;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c != 0) return c < 0 ? -1 : 1;
+    if (a_len != b_len) return a_len < b_len ? -1 : 1;
+    return 0;
+}
+
+size_t crdt_entry_bytes(uint32_t key_len, size_t payload_bytes)
+{
+    return crdt_entry_payload_offset(key_len) + payload_bytes;
+}
+
+struct crdt_entry *crdt_entry_new(const void *key, size_t key_len, size_t payload_bytes)
+{
+    CS_ASSERT(key_len <= UINT32_MAX);
+    struct crdt_entry *e = calloc(1, crdt_entry_bytes((uint32_t)key_len, payload_bytes));
+    if (e == NULL) return NULL;
+    e->key_len = (uint32_t)key_len;
+    if (key_len) memcpy(e->key, key, key_len);
+    return e;
+}
+
+void crdt_table_init(struct cs_crdt_table *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+void crdt_table_free(struct cs_crdt_table *t)
+{
+    free(t->slots);
+    crdt_table_init(t);
+}
+
+static bool slot_live(const void *p)
+{
+    return p != NULL && p != TABLE_TOMB;
+}
+
+/* The slot holding key, or the first free slot (NULL) of its probe chain. */
+static uint32_t table_probe(const struct cs_crdt_table *t, const void *key, size_t key_len,
+                            bool *found)
+{
+    CS_ASSERT(t->cap > 0);
+    uint32_t mask = t->cap - 1;
+    uint32_t i = (uint32_t)table_hash(key, key_len) & mask;
+    for (uint32_t n = 0; n < t->cap; n++, i = (i + 1) & mask) {
+        void *p = t->slots[i];
+        if (p == NULL) {
+            *found = false;
+            return i;
+        }
+        if (p == TABLE_TOMB) continue;
+        const struct crdt_entry *e = p;
+        if (e->key_len == key_len && memcmp(e->key, key, key_len) == 0) {
+            *found = true;
+            return i;
+        }
+    }
+    CS_UNREACHABLE(); /* load factor < 3/4 guarantees a free slot */
+}
+
+struct crdt_entry *crdt_table_find(const struct cs_crdt_table *t, const void *key, size_t key_len)
+{
+    if (t->len == 0) return NULL;
+    bool found;
+    uint32_t i = table_probe(t, key, key_len, &found);
+    return found ? t->slots[i] : NULL;
+}
+
+static int table_rehash(struct cs_crdt_table *t, uint32_t cap)
+{
+    CS_ASSERT((cap & (cap - 1)) == 0 && cap >= TABLE_CAP_MIN);
+    void **slots = calloc(cap, sizeof *slots);
+    if (slots == NULL) return CS_ENOMEM;
+    struct cs_crdt_table fresh = {slots, cap, 0, 0};
+    for (uint32_t i = 0; i < t->cap; i++) {
+        if (!slot_live(t->slots[i])) continue;
+        struct crdt_entry *e = t->slots[i];
+        bool found;
+        uint32_t at = table_probe(&fresh, e->key, e->key_len, &found);
+        CS_ASSERT(!found);
+        slots[at] = e;
+        fresh.len++;
+    }
+    CS_ASSERT(fresh.len == t->len);
+    fresh.used = fresh.len;
+    free(t->slots);
+    *t = fresh;
+    return 0;
+}
+
+int crdt_table_reserve(struct cs_crdt_table *t, size_t len)
+{
+    if (len > CS_CRDT_ELEMENTS_MAX) return CS_ETOOBIG;
+    /* Keep used below 3/4 of the capacity after len entries. */
+    if ((uint64_t)(t->used > len ? t->used : len) * 4 < (uint64_t)t->cap * 3) return 0;
+    uint32_t cap = TABLE_CAP_MIN;
+    while ((uint64_t)len * 2 > cap)
+        cap *= 2;
+    return table_rehash(t, cap);
+}
+
+int crdt_table_insert(struct cs_crdt_table *t, struct crdt_entry *e)
+{
+    if (t->len >= CS_CRDT_ELEMENTS_MAX) return CS_ETOOBIG;
+    if ((uint64_t)(t->used + 1) * 4 >= (uint64_t)t->cap * 3) {
+        int rc = crdt_table_reserve(t, (size_t)t->len + 1);
+        if (rc) return rc;
+    }
+    bool found;
+    uint32_t i = table_probe(t, e->key, e->key_len, &found);
+    CS_ASSERT(!found);
+    t->slots[i] = e;
+    t->len++;
+    t->used++;
+    return 0;
+}
+
+void crdt_table_delete(struct cs_crdt_table *t, const struct crdt_entry *e)
+{
+    bool found;
+    uint32_t i = table_probe(t, e->key, e->key_len, &found);
+    CS_ASSERT(found && t->slots[i] == e);
+    t->slots[i] = TABLE_TOMB;
+    t->len--;
+}
+
+uint32_t crdt_table_slot(const struct cs_crdt_table *t, const struct crdt_entry *e)
+{
+    bool found;
+    uint32_t i = table_probe(t, e->key, e->key_len, &found);
+    CS_ASSERT(found && t->slots[i] == e);
+    return i;
+}
+
+void crdt_table_set_slot(struct cs_crdt_table *t, uint32_t slot, struct crdt_entry *e)
+{
+    CS_ASSERT(slot < t->cap && slot_live(t->slots[slot]));
+    t->slots[slot] = e;
+}
+
+struct crdt_entry *crdt_table_next(const struct cs_crdt_table *t, uint32_t *slot)
+{
+    while (*slot < t->cap) {
+        void *p = t->slots[(*slot)++];
+        if (slot_live(p)) return p;
+    }
+    return NULL;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const struct crdt_entry *x = *(const struct crdt_entry *const *)a;
+    const struct crdt_entry *y = *(const struct crdt_entry *const *)b;
+    return crdt_key_cmp(x->key, x->key_len, y->key, y->key_len);
+}
+
+int crdt_table_sorted(const struct cs_crdt_table *t, struct crdt_entry ***out)
+{
+    struct crdt_entry **all = malloc(((size_t)t->len + 1) * sizeof *all);
+    if (all == NULL) return CS_ENOMEM;
+    uint32_t slot = 0, n = 0;
+    struct crdt_entry *e;
+    while ((e = crdt_table_next(t, &slot)) != NULL)
+        all[n++] = e;
+    CS_ASSERT(n == t->len);
+    qsort(all, n, sizeof *all, entry_cmp);
+    *out = all;
+    return 0;
+}
+
+size_t crdt_table_mem_bytes(const struct cs_crdt_table *t)
+{
+    return (size_t)t->cap * sizeof(void *);
+}
