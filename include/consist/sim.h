@@ -69,6 +69,8 @@ extern "C" {
 #define CS_SIM_MESSAGES_IN_FLIGHT_MAX (1u << 18)
 /* Clients (workload processes running at once). */
 #define CS_SIM_CLIENTS_MAX 64
+/* Keys a workload spreads its operations over. */
+#define CS_SIM_KEYS_MAX 64
 /* Disk limits (per node): key and value sizes, live keys, unsynced writes. */
 #define CS_SIM_DISK_KEY_BYTES_MAX   512
 #define CS_SIM_DISK_VALUE_BYTES_MAX (1u << 20)
@@ -379,6 +381,8 @@ uint64_t cs_sim_node_clock_us(const struct cs_sim *sim, uint32_t node_id);
 
 /* cs_sim_link_set: configure the link from -> to. 0 or CS_EINVAL. */
 int cs_sim_link_set(struct cs_sim *sim, uint32_t from, uint32_t to, const struct cs_sim_link *link);
+/* cs_sim_link_get: the link from -> to (both must be node ids). */
+void cs_sim_link_get(const struct cs_sim *sim, uint32_t from, uint32_t to, struct cs_sim_link *out);
 
 /*
  * Partitions. A cut link drops messages sent over it and messages in flight
@@ -501,10 +505,16 @@ struct cs_history; /* consist/check.h */
  */
 int cs_sim_workload_start(struct cs_sim *sim, const struct cs_sim_workload_options *opts,
                           struct cs_history *history, struct cs_sim_workload **out);
+/* Destroy the simulator first (or never step it again): queued events point at the workload. */
 void cs_sim_workload_destroy(struct cs_sim_workload *workload);
 /* cs_sim_workload_done: every operation invoked has completed (ok, fail or info). */
 bool cs_sim_workload_done(const struct cs_sim_workload *workload);
 uint32_t cs_sim_workload_invoked(const struct cs_sim_workload *workload);
+/*
+ * cs_sim_workload_error: the first error recording the history hit (then the
+ * workload stops invoking), 0 if none. CS_ETOOBIG: the history's ops_max.
+ */
+int cs_sim_workload_error(const struct cs_sim_workload *workload);
 
 /* --- the nemesis ----------------------------------------------------------------- */
 
@@ -539,6 +549,7 @@ struct cs_sim_nemesis;
 /* 0, CS_EINVAL, CS_ENOMEM, CS_EBUSY. The nemesis draws only from CS_SIM_STREAM_NEMESIS. */
 int cs_sim_nemesis_start(struct cs_sim *sim, const struct cs_sim_nemesis_options *opts,
                          struct cs_sim_nemesis **out);
+/* As for workloads: queued events point at the nemesis. */
 void cs_sim_nemesis_destroy(struct cs_sim_nemesis *nemesis);
 /* cs_sim_nemesis_heal_all: end every fault now (restart down nodes, heal links). */
 void cs_sim_nemesis_heal_all(struct cs_sim_nemesis *nemesis);
