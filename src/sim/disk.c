@@ -281,7 +281,9 @@ static void replay(struct cs_sim_disk *d, size_t n)
     for (size_t i = 0; i < n; i++) {
         map_apply(&d->durable, d->pending[i].entry, d->pending[i].is_put);
     }
-    memmove(d->pending, d->pending + n, (d->pending_len - n) * sizeof *d->pending);
+    if (n < d->pending_len) {
+        memmove(d->pending, d->pending + n, (d->pending_len - n) * sizeof *d->pending);
+    }
     d->pending_len -= n;
     d->pending_first += n;
 }

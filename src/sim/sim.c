@@ -189,6 +189,8 @@ int cs_sim_clock_set(struct cs_sim *sim, uint32_t node_id, int64_t offset_us, in
 {
     if (node_id >= sim->opts.nodes_len) return CS_EINVAL;
     if (drift_ppm < -500000 || drift_ppm > 500000) return CS_EINVAL;
+    /* The reading just before the step is the floor after it: the clock never goes back. */
+    clock_read(&sim->nodes[node_id], sim->now_us);
     sim->nodes[node_id].clock_offset_us = offset_us;
     sim->nodes[node_id].clock_drift_ppm = drift_ppm;
     trace_text(sim, "clock n%u offset %" PRId64 " drift %d", node_id, offset_us, drift_ppm);
