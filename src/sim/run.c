@@ -33,7 +33,7 @@ void cs_sim_run_options_default(struct cs_sim_run_options *opts, uint64_t seed,
     opts->protocol = protocol;
     opts->nodes_len = 3;
     opts->clients_len = 4;
-    opts->ops_max = 120;
+    opts->ops_max = 200;
     opts->faults = true;
     opts->check_steps_max = 10u * 1000 * 1000;
 }
@@ -57,8 +57,8 @@ static void world_options(const struct cs_sim_run_options *o, struct cs_sim_opti
     /* 1-5 ms per hop, and one message in ten takes up to 30 ms more. */
     so->link = (struct cs_sim_link){.latency_min_us = 1000,
                                     .latency_jitter_us = 4000,
-                                    .reorder_ppm = 100000,
-                                    .reorder_delay_us = 30000,
+                                    .reorder_ppm = 250000,
+                                    .reorder_delay_us = 50000,
                                     .loss_ppm = o->faults ? 10000 : 0,
                                     .duplicate_ppm = o->faults ? 10000 : 0};
     so->client_latency_min_us = 200;

@@ -35,7 +35,7 @@ CS_TEST(abd_passes_every_seed)
         CS_CHECK_MSG(r.verdict == CS_VERDICT_VALID, "seed %llu: %s", (unsigned long long)seed,
                      cs_verdict_name((enum cs_verdict)r.verdict));
         CS_CHECK_EQ_U64(r.stats.invariant_failures, 0);
-        CS_CHECK_EQ(r.ops, 120);
+        CS_CHECK_EQ(r.ops, 200);
         faults += r.faults;
         crashes += r.stats.crashes;
         infos += r.ops_info;
