@@ -60,7 +60,7 @@ extern "C" {
 #define CS_RESP_ERRMSG_BYTES_MAX 128
 
 struct cs_resp_limits {
-    size_t bulk_bytes_max;         /* one bulk argument */
+    size_t bulk_bytes_max;         /* one argument, bulk or inline */
     size_t args_max;               /* arguments per command (multibulk or inline) */
     size_t inline_bytes_max;       /* one inline command line, "\n" included */
     size_t query_buffer_bytes_max; /* unconsumed bytes held per client */

@@ -385,6 +385,10 @@ static int resp_read_inline(struct cs_resp_parser *p, uint8_t *base, size_t avai
         size_t token_at = i, w = i;
         rc = resp_inline_token(base, line_len, &i, &w);
         if (rc) return resp_fail(p, rc, "unbalanced quotes in request");
+        if (w - token_at > p->limits.bulk_bytes_max) {
+            return resp_fail(p, CS_ETOOBIG, "inline argument of %zu bytes, at most %zu",
+                             w - token_at, p->limits.bulk_bytes_max);
+        }
         p->argv[n].data = base + token_at;
         p->argv[n].len = w - token_at;
         n++;

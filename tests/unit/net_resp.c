@@ -162,6 +162,12 @@ CS_TEST(bulk_limit)
     const char past[] = "*1\r\n$11\r\n";
     expect_parse(&l, past, sizeof past - 1, CS_ETOOBIG,
                  "!invalid bulk length: 11 bytes, at most 10");
+    /* The same limit holds for inline arguments. */
+    const char inline_at[] = "E 0123456789\n";
+    expect_parse(&l, inline_at, sizeof inline_at - 1, 0, "2:E|0123456789;");
+    const char inline_past[] = "E 01234567890\n";
+    expect_parse(&l, inline_past, sizeof inline_past - 1, CS_ETOOBIG,
+                 "!inline argument of 11 bytes, at most 10");
 }
 
 CS_TEST(args_limit)
