@@ -57,16 +57,16 @@ extern "C" {
 #define CS_RAFT_NONE 0
 
 /* Limits. Every one is checked; the decoder enforces the wire ones. */
-#define CS_RAFT_MEMBERS_MAX         16          /* voters + learners in one group */
-#define CS_RAFT_ENTRY_BYTES_MAX     (1u << 20)  /* one command */
-#define CS_RAFT_MSG_ENTRIES_MAX     256         /* entries in one append message */
-#define CS_RAFT_MSG_BYTES_MAX       (8u << 20)  /* one encoded message */
-#define CS_RAFT_CHUNK_BYTES_MAX     (1u << 20)  /* one snapshot chunk */
-#define CS_RAFT_SNAPSHOT_BYTES_MAX  (64u << 20) /* a whole snapshot */
-#define CS_RAFT_OUTBOX_MAX          1024        /* messages in one ready batch */
-#define CS_RAFT_INFLIGHT_MAX        64          /* pipelined appends per follower */
-#define CS_RAFT_READS_MAX           1024        /* pending ReadIndex requests */
-#define CS_RAFT_READ_CTX_BYTES_MAX  64          /* a read's caller context */
+#define CS_RAFT_MEMBERS_MAX        16          /* voters + learners in one group */
+#define CS_RAFT_ENTRY_BYTES_MAX    (1u << 20)  /* one command */
+#define CS_RAFT_MSG_ENTRIES_MAX    256         /* entries in one append message */
+#define CS_RAFT_MSG_BYTES_MAX      (8u << 20)  /* one encoded message */
+#define CS_RAFT_CHUNK_BYTES_MAX    (1u << 20)  /* one snapshot chunk */
+#define CS_RAFT_SNAPSHOT_BYTES_MAX (64u << 20) /* a whole snapshot */
+#define CS_RAFT_OUTBOX_MAX         1024        /* messages in one ready batch */
+#define CS_RAFT_INFLIGHT_MAX       64          /* pipelined appends per follower */
+#define CS_RAFT_READS_MAX          1024        /* pending ReadIndex requests */
+#define CS_RAFT_READ_CTX_BYTES_MAX 64          /* a read's caller context */
 
 _Static_assert(CS_RAFT_ENTRY_BYTES_MAX * 4 < CS_RAFT_MSG_BYTES_MAX, "a message holds 4 entries");
 _Static_assert(CS_RAFT_CHUNK_BYTES_MAX < CS_RAFT_MSG_BYTES_MAX, "a chunk fits in a message");
@@ -319,7 +319,8 @@ int cs_raft_transfer_leadership(struct cs_raft *r, uint64_t target);
  */
 int cs_raft_compact(struct cs_raft *r, uint64_t index, const void *data, size_t len);
 
-/* cs_raft_snapshot_meta: the node's latest snapshot point (after cs_raft_compact: what to persist). */
+/* cs_raft_snapshot_meta: the node's latest snapshot point (after cs_raft_compact: what to persist).
+ */
 void cs_raft_snapshot_meta(const struct cs_raft *r, struct cs_raft_snapshot_meta *out);
 
 bool cs_raft_has_ready(const struct cs_raft *r);

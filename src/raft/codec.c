@@ -27,16 +27,26 @@
 const char *cs_raft_msg_type_name(uint8_t type)
 {
     switch (type) {
-    case CS_RAFT_MSG_APPEND: return "append";
-    case CS_RAFT_MSG_APPEND_RESP: return "append-resp";
-    case CS_RAFT_MSG_VOTE: return "vote";
-    case CS_RAFT_MSG_VOTE_RESP: return "vote-resp";
-    case CS_RAFT_MSG_PRE_VOTE: return "pre-vote";
-    case CS_RAFT_MSG_PRE_VOTE_RESP: return "pre-vote-resp";
-    case CS_RAFT_MSG_SNAPSHOT: return "snapshot";
-    case CS_RAFT_MSG_SNAPSHOT_RESP: return "snapshot-resp";
-    case CS_RAFT_MSG_TIMEOUT_NOW: return "timeout-now";
-    default: return "?";
+    case CS_RAFT_MSG_APPEND:
+        return "append";
+    case CS_RAFT_MSG_APPEND_RESP:
+        return "append-resp";
+    case CS_RAFT_MSG_VOTE:
+        return "vote";
+    case CS_RAFT_MSG_VOTE_RESP:
+        return "vote-resp";
+    case CS_RAFT_MSG_PRE_VOTE:
+        return "pre-vote";
+    case CS_RAFT_MSG_PRE_VOTE_RESP:
+        return "pre-vote-resp";
+    case CS_RAFT_MSG_SNAPSHOT:
+        return "snapshot";
+    case CS_RAFT_MSG_SNAPSHOT_RESP:
+        return "snapshot-resp";
+    case CS_RAFT_MSG_TIMEOUT_NOW:
+        return "timeout-now";
+    default:
+        return "?";
     }
 }
 
@@ -53,7 +63,8 @@ int cs_raft_msg_encode(const struct cs_raft_msg *m, struct cs_buf *out)
     cs_put_u8(out, flags);
     const uint64_t fields[] = {m->group_id, m->from,   m->to,  m->term,      m->log_term,
                                m->index,    m->commit, m->seq, m->hint_term, m->hint_index};
-    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) cs_put_uvarint(out, fields[k]);
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
+        cs_put_uvarint(out, fields[k]);
     cs_put_uvarint(out, m->entries_len);
     for (uint32_t k = 0; k < m->entries_len; k++) {
         const struct cs_raft_entry *e = &m->entries[k];
@@ -163,7 +174,8 @@ int cs_raft_msg_decode(const uint8_t *data, size_t len, struct cs_raft_msg *m,
     m->chunk_done = flags & CODEC_FLAG_CHUNK_DONE;
     uint64_t *fields[] = {&m->group_id, &m->from,   &m->to,  &m->term,      &m->log_term,
                           &m->index,    &m->commit, &m->seq, &m->hint_term, &m->hint_index};
-    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) cs_get_uvarint(&rd, fields[k]);
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
+        cs_get_uvarint(&rd, fields[k]);
     if (cs_reader_error(&rd)) return cs_reader_error(&rd);
     rc = codec_get_entries(&rd, m, entries, entries_cap);
     if (rc) return rc;

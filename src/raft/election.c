@@ -93,7 +93,8 @@ void election_on_request(struct cs_raft *r, const struct cs_raft_msg *m)
         grant = m->term > r->term && log_ok;
     } else {
         CS_ASSERT(m->term == r->term);
-        bool can_vote = r->vote == m->from || (r->vote == CS_RAFT_NONE && r->leader == CS_RAFT_NONE);
+        bool can_vote =
+            r->vote == m->from || (r->vote == CS_RAFT_NONE && r->leader == CS_RAFT_NONE);
         grant = can_vote && log_ok;
     }
     struct cs_raft_msg resp = {

@@ -33,7 +33,8 @@ bool cs_raft_conf_is_voter(const struct cs_raft_conf *conf, uint64_t id)
 uint32_t cs_raft_conf_voters(const struct cs_raft_conf *conf)
 {
     uint32_t n = 0;
-    for (uint32_t k = 0; k < conf->members_len; k++) n += conf->members[k].voter;
+    for (uint32_t k = 0; k < conf->members_len; k++)
+        n += conf->members[k].voter;
     return n;
 }
 
@@ -143,7 +144,8 @@ int cs_raft_propose_conf(struct cs_raft *r, enum cs_raft_conf_change change, uin
     if (!read_committed_in_term(r)) return CS_EBUSY;
     struct cs_raft_conf conf = r->conf;
     uint32_t at = 0;
-    while (at < conf.members_len && conf.members[at].id < node_id) at++;
+    while (at < conf.members_len && conf.members[at].id < node_id)
+        at++;
     bool present = at < conf.members_len && conf.members[at].id == node_id;
     switch (change) {
     case CS_RAFT_ADD_LEARNER:
@@ -169,7 +171,8 @@ int cs_raft_propose_conf(struct cs_raft *r, enum cs_raft_conf_change change, uin
                 (conf.members_len - at - 1) * sizeof conf.members[0]);
         conf.members_len--;
         break;
-    default: return CS_EINVAL;
+    default:
+        return CS_EINVAL;
     }
     uint8_t mem[8 + CS_RAFT_MEMBERS_MAX * 12];
     struct cs_buf buf;

@@ -41,10 +41,14 @@ const char *cs_raft_bug_names(void)
 const char *cs_raft_role_name(enum cs_raft_role role)
 {
     switch (role) {
-    case CS_RAFT_FOLLOWER: return "follower";
-    case CS_RAFT_PRE_CANDIDATE: return "pre-candidate";
-    case CS_RAFT_CANDIDATE: return "candidate";
-    case CS_RAFT_LEADER: return "leader";
+    case CS_RAFT_FOLLOWER:
+        return "follower";
+    case CS_RAFT_PRE_CANDIDATE:
+        return "pre-candidate";
+    case CS_RAFT_CANDIDATE:
+        return "candidate";
+    case CS_RAFT_LEADER:
+        return "leader";
     }
     return "?";
 }
@@ -130,8 +134,8 @@ int cs_raft_new(const struct cs_raft_config *config, const struct cs_raft_restor
     r->log.stable = log_last_index(&r->log);
     r->term = restore->hard_state.term;
     r->vote = restore->hard_state.vote;
-    r->commit = restore->hard_state.commit > s->meta.index ? restore->hard_state.commit
-                                                             : s->meta.index;
+    r->commit =
+        restore->hard_state.commit > s->meta.index ? restore->hard_state.commit : s->meta.index;
     r->applied = s->meta.index;
     r->hs_reported = (struct cs_raft_hard_state){r->term, r->vote, r->commit};
     r->now_ms = now_ms;
@@ -257,7 +261,8 @@ void node_send(struct cs_raft *r, const struct cs_raft_msg *msg)
     o->msg.from = r->config.id;
     o->owned = NULL;
     size_t bytes = msg->entries_len * sizeof(struct cs_raft_entry) + msg->chunk_len;
-    for (uint32_t k = 0; k < msg->entries_len; k++) bytes += msg->entries[k].data_len;
+    for (uint32_t k = 0; k < msg->entries_len; k++)
+        bytes += msg->entries[k].data_len;
     if (bytes) {
         uint8_t *block = malloc(bytes);
         if (!block) {
@@ -368,12 +373,12 @@ static bool node_step_term(struct cs_raft *r, const struct cs_raft_msg *m)
     if (m->term < r->term) {
         if (m->type == CS_RAFT_MSG_APPEND || m->type == CS_RAFT_MSG_SNAPSHOT) {
             /* A stale leader (say, healed from a partition) learns our term. */
-            struct cs_raft_msg resp = {.type = CS_RAFT_MSG_APPEND_RESP, .to = m->from,
-                                       .term = r->term, .reject = true};
+            struct cs_raft_msg resp = {
+                .type = CS_RAFT_MSG_APPEND_RESP, .to = m->from, .term = r->term, .reject = true};
             node_send(r, &resp);
         } else if (m->type == CS_RAFT_MSG_PRE_VOTE) {
-            struct cs_raft_msg resp = {.type = CS_RAFT_MSG_PRE_VOTE_RESP, .to = m->from,
-                                       .term = r->term, .reject = true};
+            struct cs_raft_msg resp = {
+                .type = CS_RAFT_MSG_PRE_VOTE_RESP, .to = m->from, .term = r->term, .reject = true};
             node_send(r, &resp);
         }
         return false;
@@ -387,15 +392,29 @@ int cs_raft_step(struct cs_raft *r, const struct cs_raft_msg *m)
     if (!node_msg_valid(r, m)) return CS_EINVAL;
     if (!node_step_term(r, m)) return 0;
     switch ((enum cs_raft_msg_type)m->type) {
-    case CS_RAFT_MSG_APPEND: replication_on_append(r, m); break;
-    case CS_RAFT_MSG_APPEND_RESP: replication_on_append_resp(r, m); break;
+    case CS_RAFT_MSG_APPEND:
+        replication_on_append(r, m);
+        break;
+    case CS_RAFT_MSG_APPEND_RESP:
+        replication_on_append_resp(r, m);
+        break;
     case CS_RAFT_MSG_VOTE:
-    case CS_RAFT_MSG_PRE_VOTE: election_on_request(r, m); break;
+    case CS_RAFT_MSG_PRE_VOTE:
+        election_on_request(r, m);
+        break;
     case CS_RAFT_MSG_VOTE_RESP:
-    case CS_RAFT_MSG_PRE_VOTE_RESP: election_on_response(r, m); break;
-    case CS_RAFT_MSG_SNAPSHOT: replication_on_snapshot(r, m); break;
-    case CS_RAFT_MSG_SNAPSHOT_RESP: replication_on_snapshot_resp(r, m); break;
-    case CS_RAFT_MSG_TIMEOUT_NOW: membership_on_timeout_now(r, m); break;
+    case CS_RAFT_MSG_PRE_VOTE_RESP:
+        election_on_response(r, m);
+        break;
+    case CS_RAFT_MSG_SNAPSHOT:
+        replication_on_snapshot(r, m);
+        break;
+    case CS_RAFT_MSG_SNAPSHOT_RESP:
+        replication_on_snapshot_resp(r, m);
+        break;
+    case CS_RAFT_MSG_TIMEOUT_NOW:
+        membership_on_timeout_now(r, m);
+        break;
     }
     CS_ASSERT(r->commit <= log_last_index(&r->log) || node_bug(r, ~0u));
     return 0;
@@ -450,7 +469,8 @@ void cs_raft_ready(struct cs_raft *r, struct cs_raft_ready *rd)
         rd->entries_len = (size_t)(last - r->log.stable);
         CS_ASSERT(rd->entries != NULL);
     }
-    for (uint32_t k = 0; k < r->outbox_len; k++) r->ready_msgs[k] = r->outbox[k].msg;
+    for (uint32_t k = 0; k < r->outbox_len; k++)
+        r->ready_msgs[k] = r->outbox[k].msg;
     rd->msgs = r->ready_msgs;
     rd->msgs_len = r->outbox_len;
     uint64_t apply_to = node_apply_to(r);

@@ -60,8 +60,8 @@ static void read_release_confirmed(struct cs_raft *r)
     if (r->config.lease_reads) {
         uint32_t slot = confirmed % RAFT_ROUNDS_MAX;
         if (confirmed > 0 && r->round_seq[slot] == confirmed) {
-            uint64_t until = r->round_ms[slot] + r->config.election_timeout_ms -
-                             r->config.clock_drift_ms_max;
+            uint64_t until =
+                r->round_ms[slot] + r->config.election_timeout_ms - r->config.clock_drift_ms_max;
             if (until > r->lease_until_ms) r->lease_until_ms = until;
         }
     }

@@ -202,7 +202,8 @@ static void replication_reject(struct cs_raft *r, const struct cs_raft_msg *m)
     CS_ASSERT(log_term(&r->log, m->index, &term));
     uint64_t first = m->index;
     uint64_t t = 0;
-    while (first - 1 > r->commit && log_term(&r->log, first - 1, &t) && t == term) first--;
+    while (first - 1 > r->commit && log_term(&r->log, first - 1, &t) && t == term)
+        first--;
     replication_reply(r, m, true, m->index, term, first);
 }
 
@@ -263,7 +264,8 @@ static uint64_t replication_next_from_hint(const struct cs_raft *r, const struct
      * term, the logs agree up to its end; else skip the follower's whole term. */
     uint64_t index = m->index < log_last_index(&r->log) ? m->index : log_last_index(&r->log);
     uint64_t t = 0;
-    while (index > r->log.snap_index && log_term(&r->log, index, &t) && t > m->hint_term) index--;
+    while (index > r->log.snap_index && log_term(&r->log, index, &t) && t > m->hint_term)
+        index--;
     if (log_term(&r->log, index, &t) && t == m->hint_term) return index + 1;
     return m->hint_index;
 }
@@ -364,8 +366,8 @@ void replication_on_snapshot(struct cs_raft *r, const struct cs_raft_msg *m)
     }
     r->leader_contact_ms = r->now_ms;
     node_reset_election_timer(r);
-    struct cs_raft_msg resp = {.type = CS_RAFT_MSG_SNAPSHOT_RESP, .to = m->from,
-                               .term = r->term, .seq = m->seq};
+    struct cs_raft_msg resp = {
+        .type = CS_RAFT_MSG_SNAPSHOT_RESP, .to = m->from, .term = r->term, .seq = m->seq};
     int rc = replication_recv_chunk(r, m);
     if (rc) {
         r->recv_active = false;
