@@ -585,6 +585,9 @@ struct cs_sim_run_options {
     uint32_t ops_max;         /* operations in the run */
     bool faults;              /* run the nemesis */
     uint64_t check_steps_max; /* checker budget (0: none) */
+    /* Optional: every event as a line of text, as cs_sim_options.trace_fn. */
+    void (*trace_fn)(void *arg, const char *line);
+    void *trace_arg;
 };
 
 /* cs_sim_run_options_default: the configuration `consist sim abd` uses. */

@@ -4,7 +4,7 @@
  * linearizability.
  *
  *   consist sim abd --seeds N [--seed-start S] [--bug no-writeback|async-backup]
- *   consist sim abd --seed S [--bug ...] [--history OUT]
+ *   consist sim abd --seed S [--bug ...] [--history OUT] [--trace]
  *
  * Every failing seed is printed with the command that replays it; the last
  * line is "N passed, M failed". Exit 0 when all passed, 1 when any failed
@@ -25,6 +25,7 @@ struct abd_args {
     bool single;
     const char *bug;
     const char *history_path;
+    bool trace;
     struct cs_sim_run_options run;
 };
 
@@ -42,6 +43,12 @@ static int parse_protocol(const char *bug, enum cs_sim_protocol *out)
         return -1;
     }
     return 0;
+}
+
+/* With --trace, every simulated event: "<virtual us> <what>". */
+static void print_trace_line(void *arg, const char *line)
+{
+    fprintf(arg, "trace %s\n", line);
 }
 
 static int parse_args(int argc, char **argv, struct abd_args *a)
@@ -72,6 +79,8 @@ static int parse_args(int argc, char **argv, struct abd_args *a)
             rc = cli_parse_u64(flag, val, &ops), i++;
         } else if (strcmp(flag, "--no-faults") == 0) {
             faults = false;
+        } else if (strcmp(flag, "--trace") == 0) {
+            a->trace = true;
         } else {
             fprintf(stderr, "consist sim abd: unknown or incomplete argument '%s'\n", flag);
             return -1;
@@ -81,8 +90,8 @@ static int parse_args(int argc, char **argv, struct abd_args *a)
     enum cs_sim_protocol protocol;
     if (parse_protocol(a->bug, &protocol) != 0) return -1;
     if (a->single) a->seeds = 1;
-    if (a->history_path != NULL && !a->single) {
-        fprintf(stderr, "consist sim abd: --history needs --seed S (one run)\n");
+    if ((a->history_path != NULL || a->trace) && !a->single) {
+        fprintf(stderr, "consist sim abd: --history and --trace need --seed S (one run)\n");
         return -1;
     }
     if (nodes < 1 || nodes > CS_SIM_NODES_MAX || clients < 1 || clients > CS_SIM_CLIENTS_MAX ||
@@ -96,6 +105,10 @@ static int parse_args(int argc, char **argv, struct abd_args *a)
     a->run.clients_len = (uint32_t)clients;
     if (ops) a->run.ops_max = (uint32_t)ops;
     a->run.faults = faults;
+    if (a->trace) {
+        a->run.trace_fn = print_trace_line;
+        a->run.trace_arg = stdout;
+    }
     return 0;
 }
 
@@ -177,6 +190,6 @@ static int sim_abd_run(int argc, char **argv)
 CS_CLI_COMMAND(sim_abd_command, "sim", "abd",
                "--seeds N [--seed-start S] | --seed S [--history OUT] "
                "[--bug no-writeback|async-backup] [--nodes N] [--clients N] [--ops N] "
-               "[--no-faults]",
+               "[--no-faults] [--trace]",
                "ABD quorum register (or a planted bug) over seeded faults, each run checked",
                sim_abd_run)

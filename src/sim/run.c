@@ -68,6 +68,8 @@ static void world_options(const struct cs_sim_run_options *o, struct cs_sim_opti
     so->disk_torn_ppm = o->faults ? 500000 : 0;
     so->disk.pending_max = 1024;
     so->disk.entries_max = 1024;
+    so->trace_fn = o->trace_fn;
+    so->trace_arg = o->trace_arg;
 }
 
 static void nemesis_options(const struct cs_sim_run_options *o, struct cs_sim_nemesis_options *no)
