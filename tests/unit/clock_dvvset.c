@@ -123,6 +123,28 @@ CS_TEST(paper_two_blind_writes_then_one_informed)
     cs_dvvset_free(&s);
 }
 
+/*
+ * The same scenario with one version vector per key, merged on conflict (the
+ * "server ids, merge" design the paper argues against): after v2 the two
+ * siblings share the merged vector {A:2}, so v3's context {A:1} no longer
+ * shows that v1 was read, and v1 survives as a false conflict. The DVV set
+ * above drops it.
+ */
+CS_TEST(paper_version_vector_false_conflict)
+{
+    struct cs_vclock key_vv, v3_context;
+    cs_vclock_init(&key_vv);
+    cs_vclock_init(&v3_context);
+    CS_CHECK_OK(cs_vclock_tick(&key_vv, A)); /* v1: {A:1} */
+    CS_CHECK_OK(cs_vclock_copy(&v3_context, &key_vv));
+    CS_CHECK_OK(cs_vclock_tick(&key_vv, A)); /* v2 blind: siblings {v1, v2} share {A:2} */
+    /* v3 supersedes the siblings only if its context descends their vector: it does not. */
+    bool v1_superseded = cs_vclock_descends(&v3_context, &key_vv);
+    CS_CHECK(!v1_superseded);
+    cs_vclock_free(&key_vv);
+    cs_vclock_free(&v3_context);
+}
+
 /* Reference update_test: one server set, writes with older and newer contexts. */
 CS_TEST(reference_update)
 {
@@ -540,7 +562,8 @@ CS_TEST(decode_rejects)
     }
 }
 
-CS_TEST_MAIN(CS_CASE(paper_two_blind_writes_then_one_informed), CS_CASE(reference_update),
+CS_TEST_MAIN(CS_CASE(paper_two_blind_writes_then_one_informed),
+             CS_CASE(paper_version_vector_false_conflict), CS_CASE(reference_update),
              CS_CASE(reference_join), CS_CASE(reference_sync), CS_CASE(reference_sync_update),
              CS_CASE(reference_less), CS_CASE(discard_keeps_context),
              CS_CASE(event_with_own_context), CS_CASE(siblings_limit), CS_CASE(value_limit),
