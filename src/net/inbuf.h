@@ -37,9 +37,10 @@ static inline size_t cs_net_inbuf_len(const struct cs_net_inbuf *b)
     return b->end - b->start;
 }
 
+/* The first unconsumed byte; NULL before anything was received (NULL + 0 is undefined). */
 static inline uint8_t *cs_net_inbuf_head(const struct cs_net_inbuf *b)
 {
-    return b->data + b->start;
+    return b->data == NULL ? NULL : b->data + b->start;
 }
 
 /*

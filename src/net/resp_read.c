@@ -45,15 +45,15 @@ static int resp_read_double(const uint8_t *text, size_t len, double *out)
     memcpy(tmp, text, len);
     tmp[len] = '\0';
     if (strcmp(tmp, "inf") == 0) {
-        *out = INFINITY;
+        *out = (double)INFINITY;
         return 0;
     }
     if (strcmp(tmp, "-inf") == 0) {
-        *out = -INFINITY;
+        *out = -(double)INFINITY;
         return 0;
     }
     if (strcmp(tmp, "nan") == 0) {
-        *out = NAN;
+        *out = (double)NAN;
         return 0;
     }
     for (size_t i = 0; i < len; i++) {

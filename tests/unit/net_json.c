@@ -30,7 +30,7 @@ CS_TEST(structure)
     cs_json_bool(&j, true);
     cs_json_null(&j);
     cs_json_double(&j, 0.5);
-    cs_json_double(&j, NAN);
+    cs_json_double(&j, (double)NAN);
     cs_json_object_begin(&j);
     cs_json_object_end(&j);
     cs_json_array_begin(&j);

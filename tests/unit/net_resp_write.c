@@ -78,9 +78,9 @@ CS_TEST(shapes_resp3)
     expect_out("~5\r\n");
     CS_CHECK_OK(cs_resp_write_double(&w, 1.5));
     expect_out(",1.5\r\n");
-    CS_CHECK_OK(cs_resp_write_double(&w, -INFINITY));
+    CS_CHECK_OK(cs_resp_write_double(&w, -(double)INFINITY));
     expect_out(",-inf\r\n");
-    CS_CHECK_OK(cs_resp_write_double(&w, NAN));
+    CS_CHECK_OK(cs_resp_write_double(&w, (double)NAN));
     expect_out(",nan\r\n");
     CS_CHECK_OK(cs_resp_write_double(&w, 0.1));
     expect_out(",0.10000000000000001\r\n");
