@@ -484,6 +484,8 @@ int cs_bcounter_transfer(struct cs_bcounter *c, uint64_t from, uint64_t to, uint
                          struct cs_bcounter *delta);
 /* Rights node may spend now, as this replica knows them. */
 uint64_t cs_bcounter_rights(const struct cs_bcounter *c, uint64_t node);
+/* Increments minus decrements. Never negative in a replica's state; a delta
+ * on its own (decrements without the increments they spent) reads 0. */
 uint64_t cs_bcounter_value(const struct cs_bcounter *c);
 int cs_bcounter_merge(struct cs_bcounter *dst, const struct cs_bcounter *src);
 bool cs_bcounter_leq(const struct cs_bcounter *a, const struct cs_bcounter *b);
@@ -508,6 +510,7 @@ struct cs_rankmap {
     struct cs_crdt_table table;   /* member -> entry */
     struct cs_rankmap_node *head; /* skiplist sentinel */
     struct cs_rankmap_node *tail; /* highest (score, member) */
+    uint64_t length;              /* nodes in the skiplist, == table.len */
     uint32_t level;               /* levels in use, >= 1 */
 };
 
@@ -549,22 +552,12 @@ bool cs_rankmap_check(const struct cs_rankmap *m);
 
 /* ---- the property suite ---------------------------------------------------- */
 
-/* Planted bugs the suite must catch (tests of the checker itself). */
-enum cs_crdt_plant {
-    CS_CRDT_PLANT_NONE = 0,
-    /* The exam's DistributedCounter: one value per region, state replaced
-     * wholesale when any vector-clock entry of the incoming state is newer. */
-    CS_CRDT_PLANT_DISTRIBUTED_COUNTER = 1,
-    /* An OR-Set whose merge unions dots and forgets the causal context. */
-    CS_CRDT_PLANT_ORSET_FORGETFUL = 2,
-};
-
-#define CS_CRDT_SELFTEST_MESSAGE_BYTES 512u
+#define CS_CRDT_SELFTEST_MESSAGE_BYTES 640u
 
 struct cs_crdt_selftest_report {
     uint32_t types_run;
     bool failed;
-    char type[32];                                /* the type that failed */
+    char type[40];                                /* the type that failed */
     char message[CS_CRDT_SELFTEST_MESSAGE_BYTES]; /* what broke, with the schedule */
 };
 
@@ -574,12 +567,24 @@ struct cs_crdt_selftest_report {
  * full states (duplicated, reordered, dropped, then repaired by a full-state
  * exchange), checking convergence, the lattice laws, inflation, the OR-Set
  * reference model and the bounded counter's floor. Deterministic in seed.
- * With plant != NONE runs only the planted buggy type under the same
- * schedules. Returns 0 if every check held, CS_ECONFLICT if one failed (the
- * report says which and how), CS_ENOMEM.
+ * Stops at the first failing type. Returns 0 if every check held,
+ * CS_ECONFLICT if one failed (the report says which and how).
  */
-int cs_crdt_selftest_run(uint64_t seed, enum cs_crdt_plant plant,
-                         struct cs_crdt_selftest_report *report);
+int cs_crdt_selftest_run(uint64_t seed, struct cs_crdt_selftest_report *report);
+
+/*
+ * cs_crdt_selftest_run_type: the suite for one type by name ("gcounter",
+ * "pncounter", "gset", "twopset", "lwwreg", "lwwset", "mvreg", "orset",
+ * "ormap", "bcounter", "rankmap"), or one of the two planted bugs that prove
+ * the checks can fail: "distributed-counter" (the exam's DistributedCounter:
+ * one value per region, state replaced wholesale when any vector-clock entry
+ * of the incoming state is newer; it runs the very schedule "pncounter" runs
+ * for the same seed) and "orset-forgetful" (an OR-Set merge that drops the
+ * source's causal context; same schedule as "orset"). CS_ENOTFOUND for an
+ * unknown name, else as cs_crdt_selftest_run.
+ */
+int cs_crdt_selftest_run_type(uint64_t seed, const char *type,
+                              struct cs_crdt_selftest_report *report);
 
 #ifdef __cplusplus
 }

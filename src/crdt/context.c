@@ -314,3 +314,44 @@ size_t crdt_ctx_mem_bytes(const struct cs_crdt_ctx *c)
 {
     return ((size_t)c->vv_cap + c->cloud_cap) * sizeof(struct cs_dot);
 }
+
+static int dot_qsort_cmp(const void *a, const void *b)
+{
+    return crdt_dot_cmp(*(const struct cs_dot *)a, *(const struct cs_dot *)b);
+}
+
+/* Sort, then build a compact context of the dots (runs from 1 go to the
+ * vector), then join it: O(k log k) for k dots instead of k cloud inserts. */
+int crdt_ctx_add_dots(struct cs_crdt_ctx *ctx, struct crdt_dotvec *v)
+{
+    if (v->len == 0) return 0;
+    qsort(v->dots, v->len, sizeof *v->dots, dot_qsort_cmp);
+    struct cs_crdt_ctx tmp;
+    crdt_ctx_init(&tmp);
+    int rc = 0;
+    tmp.vv = malloc(v->len * sizeof *tmp.vv);
+    tmp.cloud = malloc(v->len * sizeof *tmp.cloud);
+    if (tmp.vv == NULL || tmp.cloud == NULL) rc = CS_ENOMEM;
+    tmp.vv_cap = tmp.cloud_cap = (uint32_t)v->len;
+    for (size_t i = 0; rc == 0 && i < v->len; i++) {
+        struct cs_dot d = v->dots[i];
+        if (i > 0 && crdt_dot_cmp(v->dots[i - 1], d) == 0) continue;
+        struct cs_dot *last = tmp.vv_len ? &tmp.vv[tmp.vv_len - 1] : NULL;
+        if (last && last->node == d.node && last->counter + 1 == d.counter &&
+            (tmp.cloud_len == 0 || tmp.cloud[tmp.cloud_len - 1].node != d.node)) {
+            last->counter++;
+        } else if (d.counter == 1) {
+            if (tmp.vv_len >= CS_CRDT_NODES_MAX)
+                rc = CS_ETOOBIG;
+            else
+                tmp.vv[tmp.vv_len++] = d;
+        } else if (tmp.cloud_len >= CS_CRDT_CLOUD_DOTS_MAX) {
+            rc = CS_ETOOBIG;
+        } else {
+            tmp.cloud[tmp.cloud_len++] = d;
+        }
+    }
+    if (rc == 0) rc = crdt_ctx_join(ctx, &tmp);
+    crdt_ctx_free(&tmp);
+    return rc;
+}

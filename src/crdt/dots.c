@@ -224,17 +224,42 @@ size_t crdt_elems_mem_bytes(const struct cs_crdt_table *t)
     return bytes;
 }
 
-int crdt_elems_dots_into(const struct cs_crdt_table *t, struct cs_crdt_ctx *ctx)
+int crdt_dotvec_push(struct crdt_dotvec *v, struct cs_dot d)
+{
+    if (v->len == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 16;
+        struct cs_dot *p = realloc(v->dots, cap * sizeof *p);
+        if (p == NULL) return CS_ENOMEM;
+        v->dots = p;
+        v->cap = cap;
+    }
+    v->dots[v->len++] = d;
+    return 0;
+}
+
+int crdt_elems_dots_into(const struct cs_crdt_table *t, struct crdt_dotvec *v)
 {
     uint32_t slot = 0;
     struct crdt_entry *e;
     while ((e = crdt_table_next(t, &slot)) != NULL) {
         for (uint32_t i = 0; i < e->aux; i++) {
-            int rc = crdt_ctx_add(ctx, crdt_elem_dots(e)[i]);
+            int rc = crdt_dotvec_push(v, crdt_elem_dots(e)[i]);
             if (rc) return rc;
         }
     }
     return 0;
+}
+
+bool crdt_elems_within(const struct cs_crdt_table *t, const struct cs_crdt_ctx *ctx)
+{
+    uint32_t slot = 0;
+    struct crdt_entry *e;
+    while ((e = crdt_table_next(t, &slot)) != NULL) {
+        for (uint32_t i = 0; i < e->aux; i++) {
+            if (!crdt_ctx_contains(ctx, crdt_elem_dots(e)[i])) return false;
+        }
+    }
+    return true;
 }
 
 /* ---- dot functions ---- */
@@ -395,11 +420,19 @@ size_t crdt_fun_mem_bytes(const struct cs_crdt_dotfun *f)
     return bytes;
 }
 
-int crdt_fun_dots_into(const struct cs_crdt_dotfun *f, struct cs_crdt_ctx *ctx)
+int crdt_fun_dots_into(const struct cs_crdt_dotfun *f, struct crdt_dotvec *v)
 {
     for (uint32_t i = 0; i < f->len; i++) {
-        int rc = crdt_ctx_add(ctx, f->items[i].dot);
+        int rc = crdt_dotvec_push(v, f->items[i].dot);
         if (rc) return rc;
     }
     return 0;
+}
+
+bool crdt_fun_within(const struct cs_crdt_dotfun *f, const struct cs_crdt_ctx *ctx)
+{
+    for (uint32_t i = 0; i < f->len; i++) {
+        if (!crdt_ctx_contains(ctx, f->items[i].dot)) return false;
+    }
+    return true;
 }

@@ -136,8 +136,19 @@ bool crdt_elems_equal(const struct cs_crdt_table *a, const struct cs_crdt_table 
 int crdt_elems_encode(const struct cs_crdt_table *t, struct cs_buf *out);
 int crdt_elems_decode(struct cs_crdt_table *t, struct cs_reader *r);
 size_t crdt_elems_mem_bytes(const struct cs_crdt_table *t);
-/* Add every dot in t to ctx (the context of a remove). */
-int crdt_elems_dots_into(const struct cs_crdt_table *t, struct cs_crdt_ctx *ctx);
+/* A growable array of dots, gathered before a bulk context insert. */
+struct crdt_dotvec {
+    struct cs_dot *dots;
+    size_t len, cap;
+};
+int crdt_dotvec_push(struct crdt_dotvec *v, struct cs_dot d);
+/* Add every dot of v to ctx in one sort and one join (v is sorted in place).
+ * CS_ETOOBIG, CS_ENOMEM. */
+int crdt_ctx_add_dots(struct cs_crdt_ctx *ctx, struct crdt_dotvec *v);
+/* Append every dot in t to v (the context of a remove). */
+int crdt_elems_dots_into(const struct cs_crdt_table *t, struct crdt_dotvec *v);
+/* Whether every dot held in t is in ctx (decoders: a state never holds an unseen dot). */
+bool crdt_elems_within(const struct cs_crdt_table *t, const struct cs_crdt_ctx *ctx);
 
 /* ---- dot functions ---- */
 void crdt_fun_init(struct cs_crdt_dotfun *f);
@@ -153,7 +164,8 @@ enum crdt_fun_shape { CRDT_FUN_VALUE, CRDT_FUN_STAMPED_VALUE, CRDT_FUN_COUNT };
 int crdt_fun_encode(const struct cs_crdt_dotfun *f, enum crdt_fun_shape shape, struct cs_buf *out);
 int crdt_fun_decode(struct cs_crdt_dotfun *f, enum crdt_fun_shape shape, struct cs_reader *r);
 size_t crdt_fun_mem_bytes(const struct cs_crdt_dotfun *f);
-int crdt_fun_dots_into(const struct cs_crdt_dotfun *f, struct cs_crdt_ctx *ctx);
+int crdt_fun_dots_into(const struct cs_crdt_dotfun *f, struct crdt_dotvec *v);
+bool crdt_fun_within(const struct cs_crdt_dotfun *f, const struct cs_crdt_ctx *ctx);
 
 /* ---- encoding header and helpers ---- */
 int crdt_put_header(struct cs_buf *out, enum cs_crdt_type type);

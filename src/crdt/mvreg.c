@@ -37,8 +37,10 @@ int cs_mvreg_write(struct cs_mvreg *r, uint64_t node, const void *value, size_t 
     if (delta) {
         crdt_fun_free(&delta->fun);
         crdt_ctx_clear(&delta->ctx);
-        if ((rc = crdt_fun_dots_into(&r->fun, &delta->ctx)) ||
-            (rc = crdt_ctx_add(&delta->ctx, item.dot)) ||
+        for (uint32_t i = 0; i < r->fun.len; i++) {
+            if ((rc = crdt_ctx_add(&delta->ctx, r->fun.items[i].dot))) return rc;
+        }
+        if ((rc = crdt_ctx_add(&delta->ctx, item.dot)) ||
             (rc = crdt_fun_push(&delta->fun, &item))) {
             return rc;
         }
@@ -107,9 +109,7 @@ int cs_mvreg_decode(struct cs_mvreg *r, const void *data, size_t len)
     int rc = crdt_get_header(&rd, CS_CRDT_MVREG);
     if (rc == 0) rc = crdt_ctx_decode(&r->ctx, &rd);
     if (rc == 0) rc = crdt_fun_decode(&r->fun, CRDT_FUN_VALUE, &rd);
-    for (uint32_t i = 0; rc == 0 && i < r->fun.len; i++) {
-        if (!crdt_ctx_contains(&r->ctx, r->fun.items[i].dot)) rc = CS_EDECODE;
-    }
+    if (rc == 0 && !crdt_fun_within(&r->fun, &r->ctx)) rc = CS_EDECODE;
     if (rc == 0) rc = crdt_decode_end(&rd);
     if (rc) {
         crdt_fun_free(&r->fun);

@@ -115,19 +115,6 @@ int cs_orset_encode(const struct cs_orset *s, struct cs_buf *out)
     return crdt_elems_encode(&s->table, out);
 }
 
-/* Every dot a member holds must be in the context (a state never holds a dot it has not seen). */
-static int elems_within_ctx(const struct cs_crdt_table *t, const struct cs_crdt_ctx *ctx)
-{
-    uint32_t slot = 0;
-    struct crdt_entry *e;
-    while ((e = crdt_table_next(t, &slot)) != NULL) {
-        for (uint32_t i = 0; i < e->aux; i++) {
-            if (!crdt_ctx_contains(ctx, crdt_elem_dots(e)[i])) return CS_EDECODE;
-        }
-    }
-    return 0;
-}
-
 int cs_orset_decode(struct cs_orset *s, const void *data, size_t len)
 {
     CS_ASSERT(s->table.len == 0);
@@ -136,7 +123,7 @@ int cs_orset_decode(struct cs_orset *s, const void *data, size_t len)
     int rc = crdt_get_header(&r, CS_CRDT_ORSET);
     if (rc == 0) rc = crdt_ctx_decode(&s->ctx, &r);
     if (rc == 0) rc = crdt_elems_decode(&s->table, &r);
-    if (rc == 0) rc = elems_within_ctx(&s->table, &s->ctx);
+    if (rc == 0 && !crdt_elems_within(&s->table, &s->ctx)) rc = CS_EDECODE;
     if (rc == 0) rc = crdt_decode_end(&r);
     if (rc) orset_clear(s);
     return rc;
