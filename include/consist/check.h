@@ -144,14 +144,14 @@ enum cs_op_f {
 /* One operation: its invoke and completion paired. */
 struct cs_op {
     int64_t process;
-    int64_t invoke_time;   /* CS_TIME_NONE if not given */
-    int64_t complete_time; /* CS_TIME_NONE if not given or still open */
-    struct cs_value value; /* as invoked */
-    struct cs_value result; /* as completed: what the op returned (a read's value) */
-    uint64_t version;       /* CS_VERSION_NONE, else the version read or written */
-    uint32_t key;           /* string id, or CS_KEY_NONE */
-    uint32_t session;       /* string id, or CS_SESSION_NONE */
-    uint32_t invoke_event;  /* position of the invoke in the event order */
+    int64_t invoke_time;     /* CS_TIME_NONE if not given */
+    int64_t complete_time;   /* CS_TIME_NONE if not given or still open */
+    struct cs_value value;   /* as invoked */
+    struct cs_value result;  /* as completed: what the op returned (a read's value) */
+    uint64_t version;        /* CS_VERSION_NONE, else the version read or written */
+    uint32_t key;            /* string id, or CS_KEY_NONE */
+    uint32_t session;        /* string id, or CS_SESSION_NONE */
+    uint32_t invoke_event;   /* position of the invoke in the event order */
     uint32_t complete_event; /* position of the completion, or CS_EVENT_NONE */
     uint8_t f;               /* enum cs_op_f */
     uint8_t type;            /* enum cs_op_type: the completion's type */
@@ -219,8 +219,7 @@ int cs_history_intern(struct cs_history *h, const char *bytes, size_t len, uint3
 const char *cs_history_string(const struct cs_history *h, uint32_t id, size_t *len_out);
 
 /* cs_value_str: a string value; its bytes are interned into h. Same codes. */
-int cs_history_value_str(struct cs_history *h, const char *bytes, size_t len,
-                         struct cs_value *out);
+int cs_history_value_str(struct cs_history *h, const char *bytes, size_t len, struct cs_value *out);
 
 /*
  * cs_history_value_list: a list value holding a copy of items[0..len).
@@ -253,8 +252,8 @@ int cs_history_append(struct cs_history *h, const struct cs_event *ev);
  * histories (the simulator): key and session are string ids or *_NONE. */
 int cs_history_invoke(struct cs_history *h, int64_t process, enum cs_op_f f, uint32_t key,
                       struct cs_value value, int64_t time);
-int cs_history_complete(struct cs_history *h, int64_t process, enum cs_op_type type,
-                        enum cs_op_f f, struct cs_value result, int64_t time);
+int cs_history_complete(struct cs_history *h, int64_t process, enum cs_op_type type, enum cs_op_f f,
+                        struct cs_value result, int64_t time);
 
 /* Names: "invoke", "read", ... (static strings); parse returns -1 if unknown. */
 const char *cs_op_type_name(enum cs_op_type type);
@@ -315,11 +314,11 @@ int cs_history_write_value(const struct cs_history *h, struct cs_value v, struct
 /* --- Models -------------------------------------------------------------- */
 
 enum cs_model_kind {
-    CS_MODEL_REGISTER = 0, /* read, write; initial nil */
-    CS_MODEL_CAS_REGISTER, /* read, write, cas; initial nil unless given */
-    CS_MODEL_KV,           /* get, put, append on strings; initial "" */
-    CS_MODEL_COUNTER,      /* incr, read; initial 0 */
-    CS_MODEL_SET,          /* add, remove, read (result: list of elements) */
+    CS_MODEL_REGISTER = 0,   /* read, write; initial nil */
+    CS_MODEL_CAS_REGISTER,   /* read, write, cas; initial nil unless given */
+    CS_MODEL_KV,             /* get, put, append on strings; initial "" */
+    CS_MODEL_COUNTER,        /* incr, read; initial 0 */
+    CS_MODEL_SET,            /* add, remove, read (result: list of elements) */
     CS_MODEL_MULTI_REGISTER, /* txn of reads and writes over registers */
     CS_MODEL_COUNT_,
 };
@@ -420,6 +419,7 @@ struct cs_check_result {
     uint64_t steps;             /* search steps taken */
     uint64_t memory_bytes_peak; /* memo table and stacks */
     uint32_t partitions;        /* keys checked separately */
+    char *state_text;           /* INVALID: the model's state after prefix, in words (owned) */
     char detail[256];           /* error context when a check returns CS_EINVAL */
 };
 

@@ -1,0 +1,432 @@
+/*
+ * linear.c: linearizability by Wing & Gong's search with Lowe's memo,
+ * per key where the model allows (P-compositionality).
+ *
+ * The history of one partition becomes a doubly linked list of call and
+ * return entries in real-time order (an op whose outcome is unknown returns
+ * after everything). The search walks the list: at a call it tries to
+ * linearize the op now (the model must accept it, and the configuration
+ * (ops done, state) must be new), lifting the op's two entries out of the
+ * list; at a return whose op is not yet linearized it backtracks. All on an
+ * explicit stack no deeper than the partition's op count.
+ *
+ * Four facts keep it fast and sound:
+ *   - ops with unknown outcome always step (their results are not checked),
+ *     so once every op with a known outcome is placed the rest can follow at
+ *     the end: the search stops there instead of placing them one by one;
+ *   - a configuration that placed fewer unknown ops dominates one with the
+ *     same known ops and state that placed more (memo.h), which collapses the
+ *     2^info ways of having placed info ops;
+ *   - a pure op (a read, a failed cas: accepted means the state is kept)
+ *     that may go next and is accepted goes next, without branching: any
+ *     linearization that places it later stays one when it moves up to here,
+ *     since nothing it precedes changes and real time allows it. So reads,
+ *     usually most of a history, never multiply the search;
+ *   - the memo key's hash is kept incrementally (Zobrist), so a step costs a
+ *     model step, a few word operations and one probe.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "check/internal.h"
+#include "check/memo.h"
+#include "check/model.h"
+#include "consist/error.h"
+
+#define LIN_BUDGET_CHECK_STEPS 4096u
+
+struct lin_frame {
+    uint64_t state;    /* state before the op */
+    uint32_t entry;    /* the op's call entry */
+    bool forced;       /* a pure op placed without branching: pop past it */
+    bool unknown_pass; /* placed in the pass over ops of unknown outcome */
+};
+
+struct lin_search {
+    struct cs_model_ctx *m;
+    struct cs_check_work *work;
+    const struct cs_cop *cops; /* ops with known outcome first, then unknown */
+    uint32_t n;
+    uint32_t known;     /* cops[0..known) have a known outcome */
+    uint32_t *bit_word; /* cop -> word of its bit */
+    uint64_t *bit_mask; /* cop -> its bit */
+    /* Entries 1..2n; 0 is the head, 2n + 1 the tail. */
+    uint32_t *next, *prev;
+    uint32_t *entry_op; /* entry -> cop index << 1 | 1 if return */
+    uint32_t *ret_of;   /* cop -> its return entry */
+    uint64_t *bits;
+    uint64_t *zobrist;
+    struct lin_frame *stack;
+    uint32_t depth;
+    /* The longest prefix seen: ops in order, and the state after it. */
+    uint32_t *best;
+    uint32_t best_len;
+    uint32_t best_low; /* stack frames below this are unchanged since best */
+    uint64_t best_state;
+    struct cs_memo memo;
+};
+
+struct entry_key {
+    uint64_t position;
+    uint32_t entry_op;
+};
+
+static int cmp_entry_key(const void *a, const void *b)
+{
+    const struct entry_key *x = a, *y = b;
+    return x->position < y->position ? -1 : x->position > y->position;
+}
+
+static void lin_free(struct lin_search *s)
+{
+    free(s->next);
+    free(s->prev);
+    free(s->entry_op);
+    free(s->ret_of);
+    free(s->bits);
+    free(s->zobrist);
+    free(s->bit_word);
+    free(s->bit_mask);
+    free(s->stack);
+    free(s->best);
+    cs_memo_free(&s->memo);
+}
+
+/* lin_build: entries in real-time order, linked; bit positions: known ops
+ * in the first words, unknown ops in the words after. */
+static int lin_build(struct lin_search *s, const struct cs_history *h)
+{
+    uint32_t n = s->n;
+    uint32_t words_known = (s->known + 63) / 64;
+    uint32_t words_unknown = (n - s->known + 63) / 64;
+    uint32_t words = words_known + words_unknown;
+    struct entry_key *keys = malloc(((size_t)2 * n + 1) * sizeof *keys);
+    s->next = malloc(((size_t)2 * n + 2) * sizeof *s->next);
+    s->prev = malloc(((size_t)2 * n + 2) * sizeof *s->prev);
+    s->entry_op = malloc(((size_t)2 * n + 2) * sizeof *s->entry_op);
+    s->ret_of = malloc(((size_t)n + 1) * sizeof *s->ret_of);
+    s->bits = calloc(words ? words : 1, sizeof *s->bits);
+    s->zobrist = malloc(((size_t)n + 1) * sizeof *s->zobrist);
+    s->bit_word = malloc(((size_t)n + 1) * sizeof *s->bit_word);
+    s->bit_mask = malloc(((size_t)n + 1) * sizeof *s->bit_mask);
+    s->stack = malloc(((size_t)n + 1) * sizeof *s->stack);
+    s->best = malloc(((size_t)n + 1) * sizeof *s->best);
+    if (!keys || !s->next || !s->prev || !s->entry_op || !s->ret_of || !s->bits || !s->zobrist ||
+        !s->bit_word || !s->bit_mask || !s->stack || !s->best) {
+        free(keys);
+        return CS_ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const struct cs_op *op = &h->ops[s->cops[i].op];
+        keys[2 * i].position = op->invoke_event;
+        keys[2 * i].entry_op = i << 1;
+        keys[2 * i + 1].position = s->cops[i].unknown || op->complete_event == CS_EVENT_NONE
+                                       ? (1ull << 32) + i
+                                       : op->complete_event;
+        keys[2 * i + 1].entry_op = i << 1 | 1u;
+        bool known = i < s->known;
+        CS_ASSERT(known == !s->cops[i].unknown);
+        uint32_t bit = known ? i : words_known * 64 + (i - s->known);
+        s->bit_word[i] = bit / 64;
+        s->bit_mask[i] = 1ull << (bit % 64);
+        s->zobrist[i] = cs_check_mix64(0x9e3779b97f4a7c15ull * (i + 1));
+    }
+    qsort(keys, (size_t)2 * n, sizeof *keys, cmp_entry_key);
+    for (uint32_t e = 1; e <= 2 * n; e++) {
+        s->entry_op[e] = keys[e - 1].entry_op;
+        if (keys[e - 1].entry_op & 1u) s->ret_of[keys[e - 1].entry_op >> 1] = e;
+    }
+    for (uint32_t e = 0; e <= 2 * n + 1; e++) {
+        s->next[e] = e + 1;
+        s->prev[e] = e - 1;
+    }
+    free(keys);
+    cs_memo_init(&s->memo, words_known + words_unknown, 0);
+    return 0;
+}
+
+static void lift(struct lin_search *s, uint32_t call)
+{
+    uint32_t ret = s->ret_of[s->entry_op[call] >> 1];
+    s->next[s->prev[call]] = s->next[call];
+    s->prev[s->next[call]] = s->prev[call];
+    s->next[s->prev[ret]] = s->next[ret];
+    s->prev[s->next[ret]] = s->prev[ret];
+}
+
+static void unlift(struct lin_search *s, uint32_t call)
+{
+    uint32_t ret = s->ret_of[s->entry_op[call] >> 1];
+    s->prev[s->next[ret]] = ret;
+    s->next[s->prev[ret]] = ret;
+    s->prev[s->next[call]] = call;
+    s->next[s->prev[call]] = call;
+}
+
+static void record_best(struct lin_search *s, uint64_t state)
+{
+    for (uint32_t d = s->best_low; d < s->depth; d++) {
+        s->best[d] = s->entry_op[s->stack[d].entry] >> 1;
+    }
+    s->best_len = s->depth;
+    s->best_low = s->depth;
+    s->best_state = state;
+}
+
+static bool cop_pure(const struct cs_cop *c)
+{
+    return !c->unknown && (c->code == CS_COP_READ || (c->code == CS_COP_CAS && c->cas_failed));
+}
+
+/*
+ * lin_search_run: the verdict of one partition, or a negative CS_E code.
+ *
+ * At each level the candidates (calls before the first pending return) are
+ * tried in two passes: ops with a known outcome first, then ops of unknown
+ * outcome. Both passes try every candidate, so the space searched is the
+ * same; the order only lets a valid history finish sooner, since an info op
+ * rarely needs to go early.
+ */
+static int lin_search_run(struct lin_search *s, struct cs_check_work *w, uint64_t state)
+{
+    const uint32_t head = 0;
+    uint32_t required = s->known;
+    uint64_t hash = 0;
+    bool unknown_pass = false;
+    s->best_state = state;
+    uint32_t entry = s->next[head];
+    for (;;) {
+        if (required == 0) return CS_VERDICT_VALID;
+        CS_DEBUG_ASSERT(entry != 2 * s->n + 1);
+        uint32_t eo = s->entry_op[entry];
+        uint32_t i = eo >> 1;
+        if ((eo & 1u) != 0 && !unknown_pass) {
+            unknown_pass = true;
+            entry = s->next[head];
+            continue;
+        }
+        if ((eo & 1u) == 0) {
+            const struct cs_cop *c = &s->cops[i];
+            if ((bool)c->unknown != unknown_pass) {
+                entry = s->next[entry];
+                continue;
+            }
+            if (++w->steps % LIN_BUDGET_CHECK_STEPS == 0) {
+                int rc = cs_check_work_tick(w, s->memo.memory_bytes + cs_model_memory_bytes(s->m));
+                if (rc) return rc;
+            }
+            uint64_t next;
+            int ok = cs_model_step(s->m, state, c, &next);
+            if (ok < 0) return ok;
+            if (ok) {
+                bool pure = cop_pure(c);
+                s->bits[s->bit_word[i]] ^= s->bit_mask[i];
+                hash ^= s->zobrist[i];
+                int fresh = cs_memo_insert(&s->memo, s->bits, next,
+                                           hash ^ cs_check_mix64(next + 0x51ed27u));
+                if (fresh < 0) return fresh;
+                if (fresh) {
+                    struct lin_frame *f = &s->stack[s->depth++];
+                    f->state = state;
+                    f->entry = entry;
+                    f->forced = pure;
+                    f->unknown_pass = unknown_pass;
+                    state = next;
+                    lift(s, entry);
+                    required -= !c->unknown;
+                    if (s->depth > s->best_len) record_best(s, state);
+                    unknown_pass = false;
+                    entry = s->next[head];
+                    continue;
+                }
+                s->bits[s->bit_word[i]] ^= s->bit_mask[i];
+                hash ^= s->zobrist[i];
+                /* A pure op that could go next leads only to a dead end: so
+                   does every other choice here. */
+                if (!pure) {
+                    entry = s->next[entry];
+                    continue;
+                }
+            } else {
+                entry = s->next[entry];
+                continue;
+            }
+        }
+        /* A return whose op is not placed, after both passes (or a pure dead
+           end): nothing placed so far extends past it. Undo choices up to
+           the last one that had alternatives, and try its next one. */
+        struct lin_frame f;
+        do {
+            if (s->depth == 0) return CS_VERDICT_INVALID;
+            f = s->stack[--s->depth];
+            if (s->depth < s->best_low) s->best_low = s->depth;
+            uint32_t j = s->entry_op[f.entry] >> 1;
+            state = f.state;
+            s->bits[s->bit_word[j]] ^= s->bit_mask[j];
+            hash ^= s->zobrist[j];
+            unlift(s, f.entry);
+            required += !s->cops[j].unknown;
+        } while (f.forced);
+        unknown_pass = f.unknown_pass;
+        entry = s->next[f.entry];
+    }
+}
+
+/* lin_explain: the longest prefix and the ops that could come next. */
+static int lin_explain(struct lin_search *s, struct cs_check_result *r)
+{
+    uint32_t n = s->n;
+    r->prefix = malloc((s->best_len ? s->best_len : 1) * sizeof *r->prefix);
+    r->stuck = malloc((n ? n : 1) * sizeof *r->stuck);
+    uint8_t *placed = calloc(n ? n : 1, 1);
+    if (r->prefix == NULL || r->stuck == NULL || placed == NULL) {
+        free(placed);
+        return CS_ENOMEM;
+    }
+    for (uint32_t d = 0; d < s->best_len; d++) {
+        r->prefix[d] = s->cops[s->best[d]].op;
+        placed[s->best[d]] = 1;
+    }
+    r->prefix_len = s->best_len;
+    r->stuck_len = 0;
+    /* Entries are still in their original order in entry_op[1..2n]. */
+    for (uint32_t e = 1; e <= 2 * n; e++) {
+        uint32_t i = s->entry_op[e] >> 1;
+        if (placed[i]) continue;
+        if (s->entry_op[e] & 1u) break;
+        r->stuck[r->stuck_len++] = s->cops[i].op;
+    }
+    free(placed);
+    struct cs_buf text;
+    cs_buf_init(&text, 1u << 16);
+    cs_model_describe(s->m, s->best_state, &text);
+    cs_put_u8(&text, 0);
+    if (cs_buf_error(&text) == 0) {
+        r->state_text = (char *)text.data;
+        return 0;
+    }
+    cs_buf_free(&text);
+    return 0;
+}
+
+/* check_partition: ops[0..n) (history indices) as one object. */
+static int check_partition(struct cs_check_work *w, const uint32_t *ops, uint32_t n, uint32_t key,
+                           bool product, struct cs_check_result *r)
+{
+    struct cs_model_ctx m;
+    struct lin_search s;
+    memset(&s, 0, sizeof s);
+    int rc = cs_model_init(&m, w->h, w->spec, product, r->detail, sizeof r->detail);
+    struct cs_cop *cops = NULL;
+    if (rc == 0) {
+        cops = malloc((n ? n : 1) * sizeof *cops);
+        if (cops == NULL) rc = CS_ENOMEM;
+    }
+    /* Known outcomes first, unknown after (memo.h); unknown reads constrain
+       nothing and are left out. */
+    uint32_t known = 0, kept = 0;
+    for (uint32_t i = 0; rc == 0 && i < n; i++) {
+        rc = cs_model_compile(&m, ops[i], &cops[kept]);
+        if (rc || (cops[kept].unknown && cops[kept].code == CS_COP_READ)) continue;
+        known += !cops[kept].unknown;
+        kept++;
+    }
+    struct cs_cop *ordered = rc == 0 ? malloc((kept ? kept : 1) * sizeof *ordered) : NULL;
+    if (rc == 0 && ordered == NULL) rc = CS_ENOMEM;
+    if (rc == 0) {
+        uint32_t k = 0, u = known;
+        for (uint32_t i = 0; i < kept; i++)
+            ordered[cops[i].unknown ? u++ : k++] = cops[i];
+        free(cops);
+        cops = ordered;
+    }
+    uint64_t state = 0;
+    if (rc == 0) rc = cs_model_initial(&m, &state);
+    s.m = &m;
+    s.cops = cops;
+    s.n = kept;
+    s.known = known;
+    if (rc == 0) rc = lin_build(&s, w->h);
+    if (rc == 0) {
+        rc = lin_search_run(&s, w, state);
+        /* Out of budget or of memory mid-search: no verdict, never a wrong one. */
+        if (rc == CS_EBUDGET || rc == CS_ENOMEM) rc = CS_VERDICT_UNKNOWN;
+    }
+    uint64_t memory = s.memo.memory_bytes + cs_model_memory_bytes(&m);
+    if (memory > r->memory_bytes_peak) r->memory_bytes_peak = memory;
+    if (rc == CS_VERDICT_INVALID) {
+        r->key = key;
+        int erc = lin_explain(&s, r);
+        if (erc) rc = erc;
+    }
+    lin_free(&s);
+    free(cops);
+    cs_model_free(&m);
+    return rc;
+}
+
+int cs_check_partitions(struct cs_check_work *w, struct cs_check_result *r, bool split,
+                        int (*check)(struct cs_check_work *, const uint32_t *, uint32_t, uint32_t,
+                                     bool, struct cs_check_result *))
+{
+    const struct cs_history *h = w->h;
+    uint32_t *order = malloc((h->ops_len ? h->ops_len : 1) * sizeof *order);
+    if (order == NULL) return CS_ENOMEM;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < h->ops_len; i++) {
+        if (!cs_op_dropped(&h->ops[i])) order[n++] = i;
+    }
+    int rc = 0;
+    bool unknown = false;
+    if (!split) {
+        r->partitions = 1;
+        rc = check(w, order, n, CS_KEY_NONE, true, r);
+        free(order);
+        return rc;
+    }
+    /* Group by key, stably: a counting sort over key ids (CS_KEY_NONE last). */
+    uint32_t buckets = h->strings_len + 2;
+    uint32_t *start = calloc(buckets, sizeof *start);
+    uint32_t *grouped = malloc((n ? n : 1) * sizeof *grouped);
+    if (start == NULL || grouped == NULL) {
+        free(start);
+        free(grouped);
+        free(order);
+        return CS_ENOMEM;
+    }
+#define BUCKET_OF(op) ((op)->key == CS_KEY_NONE ? h->strings_len : (op)->key)
+    for (uint32_t i = 0; i < n; i++)
+        start[BUCKET_OF(&h->ops[order[i]]) + 1]++;
+    for (uint32_t b = 1; b < buckets; b++)
+        start[b] += start[b - 1];
+    for (uint32_t i = 0; i < n; i++)
+        grouped[start[BUCKET_OF(&h->ops[order[i]])]++] = order[i];
+#undef BUCKET_OF
+    uint32_t from = 0;
+    for (uint32_t b = 0; b + 1 < buckets && rc >= 0; b++) {
+        uint32_t to = start[b];
+        if (to == from) continue;
+        uint32_t key = b == h->strings_len ? CS_KEY_NONE : b;
+        r->partitions++;
+        rc = check(w, grouped + from, to - from, key, false, r);
+        if (rc == CS_VERDICT_INVALID) break;
+        if (rc == CS_VERDICT_UNKNOWN) unknown = true;
+        from = to;
+    }
+    free(start);
+    free(grouped);
+    free(order);
+    if (rc >= 0 && rc != CS_VERDICT_INVALID) rc = unknown ? CS_VERDICT_UNKNOWN : CS_VERDICT_VALID;
+    return rc;
+}
+
+int cs_check_linearizable(const struct cs_history *h, const struct cs_model_spec *model,
+                          const struct cs_check_budget *budget, struct cs_check_result *result)
+{
+    struct cs_check_work w;
+    cs_check_work_init(&w, h, model, budget, result, CS_CONSISTENCY_LINEARIZABLE);
+    bool split = model->split_by_key && model->kind != CS_MODEL_MULTI_REGISTER;
+    int rc = cs_check_partitions(&w, result, split, check_partition);
+    return cs_check_work_finish(&w, rc);
+}
