@@ -138,6 +138,19 @@ size_t cs_uvarint_len(uint64_t v)
 
 int cs_put_uvarint(struct cs_buf *buf, uint64_t v)
 {
+    /* Fast path: room for the longest varint already reserved, write in place. */
+    if (buf->err == 0 && buf->cap - buf->len >= CS_UVARINT_BYTES_MAX &&
+        buf->bytes_max - buf->len >= CS_UVARINT_BYTES_MAX) {
+        uint8_t *p = buf->data + buf->len;
+        size_t n = 0;
+        while (v >= 0x80) {
+            p[n++] = (uint8_t)(v | 0x80);
+            v >>= 7;
+        }
+        p[n++] = (uint8_t)v;
+        buf->len += n;
+        return 0;
+    }
     uint8_t tmp[CS_UVARINT_BYTES_MAX];
     size_t n = 0;
     while (v >= 0x80) {
@@ -228,6 +241,11 @@ int cs_get_u64le(struct cs_reader *r, uint64_t *out)
 int cs_get_uvarint(struct cs_reader *r, uint64_t *out)
 {
     if (r->err) return r->err;
+    /* Fast path: one-byte values are the common case (counts, small ids). */
+    if (r->pos < r->len && r->data[r->pos] < 0x80) {
+        *out = r->data[r->pos++];
+        return 0;
+    }
     uint64_t v = 0;
     for (size_t i = 0; i < CS_UVARINT_BYTES_MAX; i++) {
         if (r->pos + i >= r->len) return reader_fail(r, CS_EDECODE);
