@@ -1,0 +1,154 @@
+/*
+ * map.c: the key-value hash map.
+ *
+ * The one idea: open addressing with linear probing and backward-shift
+ * deletion keeps every key within one probe run, with no tombstones, so a
+ * long-lived map never degrades. Items hold key and value in one allocation.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kv/kv_internal.h"
+
+static uint64_t map_hash(const uint8_t *key, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t k = 0; k < len; k++) {
+        h ^= key[k];
+        h *= 0x100000001b3ull;
+    }
+    return h ^ (h >> 29);
+}
+
+void map_init(struct kv_map *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+void map_free(struct kv_map *m)
+{
+    for (size_t k = 0; k < m->cap; k++)
+        free(m->slots[k]);
+    free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+int kv_key_cmp(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
+{
+    size_t n = a_len < b_len ? a_len : b_len;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c) return c;
+    return a_len < b_len ? -1 : a_len > b_len ? 1 : 0;
+}
+
+static bool map_item_is(const struct kv_item *it, const uint8_t *key, size_t key_len)
+{
+    return it->key_len == key_len && memcmp(it->bytes, key, key_len) == 0;
+}
+
+static size_t map_slot(const struct kv_map *m, const uint8_t *key, size_t key_len)
+{
+    CS_ASSERT(m->cap > 0 && (m->cap & (m->cap - 1)) == 0);
+    size_t i = (size_t)map_hash(key, key_len) & (m->cap - 1);
+    while (m->slots[i] && !map_item_is(m->slots[i], key, key_len))
+        i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+struct kv_item *map_find(const struct kv_map *m, const uint8_t *key, size_t key_len)
+{
+    if (m->cap == 0) return NULL;
+    return m->slots[map_slot(m, key, key_len)];
+}
+
+static int map_grow(struct kv_map *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 16;
+    struct kv_item **old = m->slots;
+    size_t old_cap = m->cap;
+    m->slots = calloc(cap, sizeof *m->slots);
+    if (!m->slots) {
+        m->slots = old;
+        return CS_ENOMEM;
+    }
+    m->cap = cap;
+    for (size_t k = 0; k < old_cap; k++) {
+        struct kv_item *it = old[k];
+        if (it) m->slots[map_slot(m, it->bytes, it->key_len)] = it;
+    }
+    free(old);
+    return 0;
+}
+
+int map_set(struct kv_map *m, const uint8_t *key, size_t key_len, const uint8_t *value,
+            size_t value_len)
+{
+    CS_ASSERT(key_len >= 1 && key_len <= CS_KV_KEY_BYTES_MAX);
+    CS_ASSERT(value_len <= CS_KV_VALUE_BYTES_MAX);
+    struct kv_item *old = map_find(m, key, key_len);
+    size_t bytes = m->bytes + key_len + value_len - (old ? old->key_len + old->value_len : 0);
+    if (bytes > CS_KV_DATA_BYTES_MAX) return CS_ENOSPACE;
+    if (!old && m->len >= CS_KV_KEYS_MAX) return CS_ENOSPACE;
+    if (!old && (m->len + 1) * 4 > m->cap * 3) {
+        int rc = map_grow(m);
+        if (rc) return rc;
+    }
+    struct kv_item *it = malloc(sizeof *it + key_len + value_len);
+    if (!it) return CS_ENOMEM;
+    it->key_len = (uint32_t)key_len;
+    it->value_len = (uint32_t)value_len;
+    memcpy(it->bytes, key, key_len);
+    if (value_len) memcpy(it->bytes + key_len, value, value_len);
+    size_t i = map_slot(m, key, key_len);
+    CS_ASSERT(m->slots[i] == old);
+    free(old);
+    m->slots[i] = it;
+    if (!old) m->len++;
+    m->bytes = bytes;
+    return 0;
+}
+
+bool map_del(struct kv_map *m, const uint8_t *key, size_t key_len)
+{
+    if (m->cap == 0) return false;
+    size_t i = map_slot(m, key, key_len);
+    struct kv_item *it = m->slots[i];
+    if (!it) return false;
+    m->bytes -= it->key_len + it->value_len;
+    m->len--;
+    free(it);
+    m->slots[i] = NULL;
+    /* Backward shift: pull later members of the probe run into the hole. */
+    size_t hole = i;
+    for (size_t j = (i + 1) & (m->cap - 1); m->slots[j]; j = (j + 1) & (m->cap - 1)) {
+        struct kv_item *x = m->slots[j];
+        size_t home = (size_t)map_hash(x->bytes, x->key_len) & (m->cap - 1);
+        /* x may move to the hole if its home is not in (hole, j], cyclically. */
+        bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (stays) continue;
+        m->slots[hole] = x;
+        m->slots[j] = NULL;
+        hole = j;
+    }
+    return true;
+}
+
+static int map_item_cmp(const void *a, const void *b)
+{
+    const struct kv_item *x = *(const struct kv_item *const *)a;
+    const struct kv_item *y = *(const struct kv_item *const *)b;
+    return kv_key_cmp(x->bytes, x->key_len, y->bytes, y->key_len);
+}
+
+struct kv_item **map_sorted(const struct kv_map *m)
+{
+    struct kv_item **out = malloc((m->len ? m->len : 1) * sizeof *out);
+    if (!out) return NULL;
+    size_t n = 0;
+    for (size_t k = 0; k < m->cap; k++) {
+        if (m->slots[k]) out[n++] = m->slots[k];
+    }
+    CS_ASSERT(n == m->len);
+    qsort(out, n, sizeof *out, map_item_cmp);
+    return out;
+}
