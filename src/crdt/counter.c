@@ -173,6 +173,7 @@ static int counts_decode(struct cs_crdt_counts *c, enum cs_crdt_type type, const
 static int counts_apply(struct cs_crdt_counts *c, struct cs_crdt_counts *delta,
                         const struct cs_crdt_count *next)
 {
+    CS_ASSERT(delta != c); /* a delta is a separate state */
     int rc = counts_delta(delta, next);
     if (rc) return rc;
     struct cs_crdt_count *e;

@@ -28,6 +28,7 @@ int cs_mvreg_write(struct cs_mvreg *r, uint64_t node, const void *value, size_t 
 {
     if (node == 0 || (value == NULL && value_len)) return CS_EINVAL;
     if (value_len > CS_CRDT_VALUE_BYTES_MAX) return CS_ETOOBIG;
+    CS_ASSERT(delta != r); /* a delta is a separate state */
     struct cs_crdt_fun_item item;
     memset(&item, 0, sizeof item);
     item.dot = crdt_ctx_next(&r->ctx, node);

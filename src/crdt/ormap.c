@@ -464,9 +464,10 @@ static const struct crdt_entry *path_find(const struct cs_ormap *m, const struct
 /* ---- mutations ---- */
 
 /* Start a mutation: validate, reset the delta. */
-static int op_begin(struct cs_ormap *delta, const struct cs_ormap_key *path, size_t path_len,
-                    enum cs_ormap_kind leaf)
+static int op_begin(const struct cs_ormap *m, struct cs_ormap *delta,
+                    const struct cs_ormap_key *path, size_t path_len, enum cs_ormap_kind leaf)
 {
+    CS_ASSERT(delta != m); /* a delta is a separate state */
     int rc = path_check(path, path_len, leaf);
     if (rc == 0 && delta) ormap_clear(delta);
     return rc;
@@ -540,7 +541,7 @@ fail:
 int cs_ormap_counter_add(struct cs_ormap *m, uint64_t node, const struct cs_ormap_key *path,
                          size_t path_len, int64_t amount, struct cs_ormap *delta)
 {
-    int rc = op_begin(delta, path, path_len, CS_ORMAP_COUNTER);
+    int rc = op_begin(m, delta, path, path_len, CS_ORMAP_COUNTER);
     if (rc) return rc;
     if (node == 0 || amount == 0) return CS_EINVAL;
     /* The node's running total: the sum of its items (several only after a
@@ -563,7 +564,7 @@ int cs_ormap_lwwreg_set(struct cs_ormap *m, uint64_t node, const struct cs_ormap
                         size_t path_len, struct cs_crdt_stamp stamp, const void *value,
                         size_t value_len, struct cs_ormap *delta)
 {
-    int rc = op_begin(delta, path, path_len, CS_ORMAP_LWWREG);
+    int rc = op_begin(m, delta, path, path_len, CS_ORMAP_LWWREG);
     if (rc) return rc;
     if (node == 0 || !crdt_stamp_valid(stamp) || (value == NULL && value_len)) return CS_EINVAL;
     if (value_len > CS_CRDT_VALUE_BYTES_MAX) return CS_ETOOBIG;
@@ -584,7 +585,7 @@ int cs_ormap_mvreg_write(struct cs_ormap *m, uint64_t node, const struct cs_orma
                          size_t path_len, const void *value, size_t value_len,
                          struct cs_ormap *delta)
 {
-    int rc = op_begin(delta, path, path_len, CS_ORMAP_MVREG);
+    int rc = op_begin(m, delta, path, path_len, CS_ORMAP_MVREG);
     if (rc) return rc;
     if (node == 0 || (value == NULL && value_len)) return CS_EINVAL;
     if (value_len > CS_CRDT_VALUE_BYTES_MAX) return CS_ETOOBIG;
@@ -599,7 +600,7 @@ int cs_ormap_mvreg_write(struct cs_ormap *m, uint64_t node, const struct cs_orma
 int cs_ormap_set_add(struct cs_ormap *m, uint64_t node, const struct cs_ormap_key *path,
                      size_t path_len, const void *member, size_t member_len, struct cs_ormap *delta)
 {
-    int rc = op_begin(delta, path, path_len, CS_ORMAP_SET);
+    int rc = op_begin(m, delta, path, path_len, CS_ORMAP_SET);
     if (rc || (rc = crdt_member_check(member, member_len))) return rc;
     if (node == 0) return CS_EINVAL;
     struct crdt_entry *e = path_walk(&m->table, path, path_len, true, NULL, &rc);
@@ -622,7 +623,7 @@ int cs_ormap_set_add(struct cs_ormap *m, uint64_t node, const struct cs_ormap_ke
 int cs_ormap_set_remove(struct cs_ormap *m, const struct cs_ormap_key *path, size_t path_len,
                         const void *member, size_t member_len, struct cs_ormap *delta)
 {
-    int rc = op_begin(delta, path, path_len, CS_ORMAP_SET);
+    int rc = op_begin(m, delta, path, path_len, CS_ORMAP_SET);
     if (rc || (rc = crdt_member_check(member, member_len))) return rc;
     struct crdt_entry *e = path_walk(&m->table, path, path_len, false, NULL, &rc);
     if (e == NULL) return CS_ENOTFOUND;
@@ -642,7 +643,7 @@ int cs_ormap_remove(struct cs_ormap *m, const struct cs_ormap_key *path, size_t 
                     struct cs_ormap *delta)
 {
     if (path_len == 0 || path == NULL) return CS_EINVAL;
-    int rc = op_begin(delta, path, path_len, path[path_len - 1].kind);
+    int rc = op_begin(m, delta, path, path_len, path[path_len - 1].kind);
     if (rc) return rc;
     struct cs_crdt_table *parents[CS_CRDT_DEPTH_MAX];
     struct crdt_entry *e = path_walk(&m->table, path, path_len, false, parents, &rc);
