@@ -181,6 +181,7 @@ struct cs_json {
     uint64_t in_object; /* bit d: level d+1 is an object */
     uint64_t has_items; /* bit d: level d+1 has at least one item */
     bool key_pending;   /* a key was written; its value is due */
+    bool top_started;   /* the one top-level value has begun */
     int err;            /* CS_ETOOBIG past CS_JSON_DEPTH_MAX; sticky */
 };
 

@@ -30,6 +30,14 @@ void cs_net_inbuf_free(struct cs_net_inbuf *b)
 /* Make room for need more bytes after end: compact first, then grow. */
 static int inbuf_make_room(struct cs_net_inbuf *b, size_t need)
 {
+    /* Drained after a large request: give the memory back rather than keep
+     * the high-water mark for the connection's life. Done here, not in
+     * consume, because views of the last request live until this call. */
+    if (b->start == b->end && b->cap > CS_NET_INBUF_BYTES_KEEP_MAX) {
+        free(b->data);
+        b->data = NULL;
+        b->cap = b->start = b->end = 0;
+    }
     size_t used = b->end - b->start;
     if (b->cap - b->end >= need) return 0;
     if (b->start > 0) {

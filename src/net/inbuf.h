@@ -19,6 +19,9 @@
 
 /* The first allocation (Redis reads 16 KiB at a time, PROTO_IOBUF_LEN). */
 #define CS_NET_INBUF_BYTES_INITIAL (16u * 1024u)
+/* An empty buffer larger than this is freed before the next read (Redis
+ * shrinks idle query buffers in its cron for the same reason). */
+#define CS_NET_INBUF_BYTES_KEEP_MAX (256u * 1024u)
 
 struct cs_net_inbuf {
     uint8_t *data;

@@ -36,6 +36,10 @@ static void json_before_value(struct cs_json *j)
         return;
     }
     CS_ASSERT(!j->key_pending);
+    if (j->depth == 0) {
+        CS_ASSERT(!j->top_started); /* a body is one JSON value */
+        j->top_started = true;
+    }
     if (j->depth > 0) {
         uint64_t bit = (uint64_t)1 << (j->depth - 1);
         if (j->has_items & bit) cs_put_u8(j->out, ',');
@@ -248,6 +252,6 @@ int cs_json_finish(const struct cs_json *j)
 {
     int rc = json_result(j);
     if (rc) return rc;
-    if (j->depth != 0 || j->key_pending || j->out->len == 0) return CS_EINVAL;
+    if (j->depth != 0 || j->key_pending || !j->top_started) return CS_EINVAL;
     return 0;
 }

@@ -175,6 +175,19 @@ static int resp_argv_reserve(struct cs_resp_parser *p, size_t need)
     return 0;
 }
 
+/* Back to CS_RESP_ARGS_PREALLOC_MAX slots; the previous argv is dead (see resp.h). */
+static void resp_argv_shrink(struct cs_resp_parser *p)
+{
+    CS_ASSERT(p->args_declared == 0);
+    size_t cap = CS_RESP_ARGS_PREALLOC_MAX;
+    size_t *offs = realloc(p->offs, cap * sizeof *offs);
+    if (offs != NULL) p->offs = offs;
+    struct cs_resp_arg *argv = realloc(p->argv, cap * sizeof *argv);
+    if (argv != NULL) p->argv = argv;
+    /* A failed shrink keeps the larger block, which still holds cap slots. */
+    p->argv_cap = cap;
+}
+
 /*
  * Parse "<marker><canonical decimal>\r\n" at base[at..avail). Returns 0 with
  * *value and *next (offset after the LF), RESP_NEED, or CS_EPARSE (not a
@@ -228,6 +241,9 @@ static int resp_open_multibulk(struct cs_resp_parser *p, const uint8_t *base, si
     }
     size_t prealloc =
         (uint64_t)count < CS_RESP_ARGS_PREALLOC_MAX ? (size_t)count : CS_RESP_ARGS_PREALLOC_MAX;
+    if (p->argv_cap > CS_RESP_ARGS_PREALLOC_MAX && prealloc < CS_RESP_ARGS_PREALLOC_MAX) {
+        resp_argv_shrink(p); /* one huge command must not pin its argv forever */
+    }
     rc = resp_argv_reserve(p, prealloc);
     if (rc) return rc;
     p->args_declared = (uint64_t)count;

@@ -94,6 +94,71 @@ static int resp_read_aggregate(char marker, int64_t n, size_t bytes_max, struct 
     return 0;
 }
 
+/* A token whose value is its header line: every type but $ and =. */
+static int resp_read_line_token(char marker, const uint8_t *text, size_t text_len, size_t bytes_max,
+                                struct cs_resp_token *tok)
+{
+    int64_t n;
+    int rc;
+    switch (marker) {
+    case '+':
+    case '-':
+        tok->type = marker == '+' ? CS_RESP_SIMPLE : CS_RESP_ERROR;
+        tok->text = text;
+        tok->text_len = text_len;
+        return 0;
+    case ':':
+        tok->type = CS_RESP_INT;
+        return resp_read_int(text, text_len, &tok->integer);
+    case '_':
+        tok->type = CS_RESP_NULL;
+        return text_len == 0 ? 0 : CS_EDECODE;
+    case '#':
+        if (text_len != 1 || (text[0] != 't' && text[0] != 'f')) return CS_EDECODE;
+        tok->type = CS_RESP_BOOL;
+        tok->integer = text[0] == 't';
+        return 0;
+    case ',':
+        tok->type = CS_RESP_DOUBLE;
+        return resp_read_double(text, text_len, &tok->number);
+    case '*':
+    case '%':
+    case '~':
+        rc = resp_read_int(text, text_len, &n);
+        return rc ? rc : resp_read_aggregate(marker, n, bytes_max, tok);
+    default:
+        return CS_EDECODE;
+    }
+}
+
+/* "$" or "=": the header line gives a length, the bytes follow. */
+static int resp_read_bulk_token(char marker, const uint8_t *data, size_t len, size_t *next,
+                                const uint8_t *text, size_t text_len, size_t bytes_max,
+                                struct cs_resp_token *tok)
+{
+    int64_t n;
+    int rc = resp_read_int(text, text_len, &n);
+    if (rc) return rc;
+    if (marker == '$' && n == -1) {
+        tok->type = CS_RESP_NULL;
+        return 0;
+    }
+    size_t payload_at = *next;
+    rc = resp_read_payload(data, len, payload_at, n, bytes_max, next);
+    if (rc) return rc;
+    tok->type = CS_RESP_BULK;
+    tok->text = data + payload_at;
+    tok->text_len = (size_t)n;
+    if (marker == '=') {
+        if (n < 4 || tok->text[3] != ':') return CS_EDECODE;
+        memcpy(tok->format, tok->text, 3);
+        tok->type = CS_RESP_VERBATIM;
+        tok->text += 4;
+        tok->text_len -= 4;
+    }
+    return 0;
+}
+
 int cs_resp_read_token(const uint8_t *data, size_t len, size_t *pos, size_t bytes_max,
                        struct cs_resp_token *tok)
 {
@@ -110,71 +175,14 @@ int cs_resp_read_token(const uint8_t *data, size_t len, size_t *pos, size_t byte
     if (text_len > bytes_max) return CS_ETOOBIG;
     size_t next = line_end + 1;
     char marker = (char)data[at];
-    int64_t n = 0;
-    int rc = 0;
-    switch (marker) {
-    case '+':
-    case '-':
-        tok->type = marker == '+' ? CS_RESP_SIMPLE : CS_RESP_ERROR;
-        tok->text = text;
-        tok->text_len = text_len;
-        break;
-    case ':':
-        rc = resp_read_int(text, text_len, &tok->integer);
-        tok->type = CS_RESP_INT;
-        break;
-    case '_':
-        if (text_len != 0) return CS_EDECODE;
-        tok->type = CS_RESP_NULL;
-        break;
-    case '#':
-        if (text_len != 1 || (text[0] != 't' && text[0] != 'f')) return CS_EDECODE;
-        tok->type = CS_RESP_BOOL;
-        tok->integer = text[0] == 't';
-        break;
-    case ',':
-        rc = resp_read_double(text, text_len, &tok->number);
-        tok->type = CS_RESP_DOUBLE;
-        break;
-    case '*':
-    case '%':
-    case '~':
-        rc = resp_read_int(text, text_len, &n);
-        if (rc == 0) rc = resp_read_aggregate(marker, n, bytes_max, tok);
-        break;
-    case '$':
-    case '=':
-        rc = resp_read_int(text, text_len, &n);
-        if (rc) break;
-        if (marker == '$' && n == -1) {
-            tok->type = CS_RESP_NULL;
-            break;
-        }
-        size_t payload_at = next;
-        rc = resp_read_payload(data, len, payload_at, n, bytes_max, &next);
-        if (rc == RESP_INCOMPLETE) {
-            *tok = (struct cs_resp_token){.type = CS_RESP_NONE};
-            return 0;
-        }
-        if (rc) break;
-        tok->type = CS_RESP_BULK;
-        tok->text = data + payload_at;
-        tok->text_len = (size_t)n;
-        if (marker == '=') {
-            if (n < 4 || tok->text[3] != ':') return CS_EDECODE;
-            memcpy(tok->format, tok->text, 3);
-            tok->type = CS_RESP_VERBATIM;
-            tok->text += 4;
-            tok->text_len -= 4;
-        }
-        break;
-    default:
-        return CS_EDECODE;
-    }
+    int rc = marker == '$' || marker == '='
+                 ? resp_read_bulk_token(marker, data, len, &next, text, text_len, bytes_max, tok)
+                 : resp_read_line_token(marker, text, text_len, bytes_max, tok);
     if (rc) {
         *tok = (struct cs_resp_token){.type = CS_RESP_NONE};
-        return rc;
+        return rc == RESP_INCOMPLETE ? 0 : rc;
     }
+    CS_ASSERT(tok->type != CS_RESP_NONE);
     CS_ASSERT(next > at && next <= len);
     *pos = next;
     return 0;

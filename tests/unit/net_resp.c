@@ -277,6 +277,43 @@ CS_TEST(memory_follows_bytes_not_claims)
     cs_resp_parser_free(p);
 }
 
+/* After a large command the parser gives memory back at the next read. */
+CS_TEST(memory_returns_after_large_command)
+{
+    struct cs_resp_parser *p;
+    CS_CHECK_OK(cs_resp_parser_new(NULL, &p));
+    size_t value_len = 1 << 20;
+    char head[64];
+    int head_len = snprintf(head, sizeof head, "*2\r\n$4\r\nECHO\r\n$%zu\r\n", value_len);
+    char *value = calloc(1, value_len + 2);
+    CS_CHECK(value != NULL);
+    memcpy(value + value_len, "\r\n", 2);
+    CS_CHECK_OK(cs_resp_parser_feed(p, head, (size_t)head_len));
+    CS_CHECK_OK(cs_resp_parser_feed(p, value, value_len + 2));
+    struct cs_resp_command cmd;
+    CS_CHECK_OK(cs_resp_parser_next(p, &cmd));
+    CS_CHECK_EQ(cmd.argc, 2);
+    CS_CHECK(cs_resp_parser_memory(p) > value_len);
+    CS_CHECK_OK(cs_resp_parser_feed(p, "PING\r\n", 6));
+    CS_CHECK_OK(cs_resp_parser_next(p, &cmd));
+    CS_CHECK_EQ(cmd.argc, 1);
+    CS_CHECK_MSG(cs_resp_parser_memory(p) < 64 * 1024, "memory %zu", cs_resp_parser_memory(p));
+    free(value);
+    /* A command of 5000 arguments, then a small one: argv shrinks back. */
+    CS_CHECK_OK(cs_resp_parser_feed(p, "*5000\r\n", 7));
+    for (int i = 0; i < 5000; i++)
+        CS_CHECK_OK(cs_resp_parser_feed(p, "$1\r\nx\r\n", 7));
+    CS_CHECK_OK(cs_resp_parser_next(p, &cmd));
+    CS_CHECK_EQ(cmd.argc, 5000);
+    size_t big = cs_resp_parser_memory(p);
+    CS_CHECK_OK(cs_resp_parser_feed(p, "*1\r\n$4\r\nPING\r\n", 14));
+    CS_CHECK_OK(cs_resp_parser_next(p, &cmd));
+    CS_CHECK_EQ(cmd.argc, 1);
+    CS_CHECK_MSG(cs_resp_parser_memory(p) + 5000 * 8 < big, "memory %zu after %zu",
+                 cs_resp_parser_memory(p), big);
+    cs_resp_parser_free(p);
+}
+
 /* Views of earlier commands stay valid while later ones are taken. */
 CS_TEST(views_survive_next)
 {
@@ -358,5 +395,6 @@ CS_TEST_MAIN(CS_CASE(multibulk_commands), CS_CASE(inline_commands),
              CS_CASE(empty_commands_are_skipped), CS_CASE(malformed_multibulk),
              CS_CASE(errors_are_sticky), CS_CASE(bulk_limit), CS_CASE(args_limit),
              CS_CASE(inline_limit), CS_CASE(query_buffer_limit), CS_CASE(limits_check),
-             CS_CASE(memory_follows_bytes_not_claims), CS_CASE(views_survive_next),
-             CS_CASE(large_bulk_through_reserve), CS_CASE(transcript_detects_difference))
+             CS_CASE(memory_follows_bytes_not_claims), CS_CASE(memory_returns_after_large_command),
+             CS_CASE(views_survive_next), CS_CASE(large_bulk_through_reserve),
+             CS_CASE(transcript_detects_difference))
