@@ -531,6 +531,8 @@ int cs_http_parser_next(struct cs_http_parser *p, struct cs_http_request *req)
         parsed = true;
     }
     uint8_t *base = cs_net_inbuf_head(&p->in);
+    CS_ASSERT(p->head_len > 0 && p->head_len <= p->limits.head_bytes_max);
+    CS_ASSERT(p->content_length <= p->limits.body_bytes_max);
     size_t total = p->head_len + p->content_length;
     if (cs_net_inbuf_len(&p->in) < total) {
         *req = (struct cs_http_request){0};

@@ -256,10 +256,12 @@ static int resp_open_multibulk(struct cs_resp_parser *p, const uint8_t *base, si
 /* Read bulks until the open multibulk is complete (0) or input runs out (RESP_NEED). */
 static int resp_read_bulks(struct cs_resp_parser *p, const uint8_t *base, size_t avail)
 {
-    CS_ASSERT(p->args_declared > 0);
+    CS_ASSERT(p->args_declared > 0 && p->args_declared <= p->limits.args_max);
     while (p->args_done < p->args_declared) {
         size_t at = p->scan;
         CS_ASSERT(at <= avail);
+        CS_ASSERT(p->args_done <= p->argv_cap);
+        CS_ASSERT(p->bulk_len < 0 || (uint64_t)p->bulk_len <= p->limits.bulk_bytes_max);
         if (p->bulk_len < 0) {
             if (at == avail) return RESP_NEED;
             if (base[at] != '$') {
@@ -423,7 +425,9 @@ static int resp_next(struct cs_resp_parser *p, struct cs_resp_command *cmd)
         uint8_t *base = cs_net_inbuf_head(&p->in);
         size_t avail = cs_net_inbuf_len(&p->in);
         int rc;
+        CS_ASSERT(avail <= p->limits.query_buffer_bytes_max);
         if (p->args_declared == 0) {
+            CS_ASSERT(p->scan == 0 && p->args_done == 0 && p->bulk_len < 0);
             if (avail == 0) return 0;
             if (base[0] != '*') {
                 size_t argc = 0, wire = 0;

@@ -130,8 +130,14 @@ CS_TEST(bad_requests)
            "!400 conflicting Content-Length headers");
     EXPECT("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
            "!400 invalid Content-Length");
+    /* 18 digits are a number (too large here: 413); 19 are not (400). */
+    EXPECT("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 123456789012345678\r\n\r\n",
+           "!413 body of 123456789012345678 bytes, at most 8388608");
     EXPECT("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1234567890123456789\r\n\r\n",
            "!400 invalid Content-Length");
+    /* Methods: 16 characters are a method, 17 are not. */
+    EXPECT("ABCDEFGHIJKLMNOP / HTTP/1.0\r\n\r\n", "ABCDEFGHIJKLMNOP / body= close;");
+    EXPECT("ABCDEFGHIJKLMNOPQ / HTTP/1.0\r\n\r\n", "!400 invalid method");
     EXPECT("GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n", "!400 invalid percent-encoding in path");
     EXPECT("GET /a?b=%4 HTTP/1.1\r\nHost: x\r\n\r\n", "!400 invalid percent-encoding in query");
     EXPECT("\rGET / HTTP/1.1\r\n", "!400 invalid request line");
