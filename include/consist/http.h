@@ -115,8 +115,8 @@ void cs_http_parser_commit(struct cs_http_parser *p, size_t n);
 /*
  * cs_http_parser_next: take the next complete request (head and body).
  * Returns 0 with req->method_len > 0 when one was taken; 0 with
- * method_len == 0 when more bytes are needed (cs_http_parser_head_done then
- * says whether the head is in, for Expect: 100-continue); or a sticky error:
+ * method_len == 0 when more bytes are needed (then see
+ * cs_http_parser_take_continue); or a sticky error:
  * CS_EPARSE (400, 411, 501, 505) or CS_ETOOBIG (413, 414, 431), with the
  * status in cs_http_parser_status and the reason in cs_http_parser_errmsg;
  * CS_ENOMEM. Views in *req are valid until the next call on the parser.
@@ -129,6 +129,15 @@ const char *cs_http_parser_errmsg(const struct cs_http_parser *p);
 
 /* cs_http_parser_head_done: the current request's head is parsed and its body awaited. */
 bool cs_http_parser_head_done(const struct cs_http_parser *p);
+
+/*
+ * cs_http_parser_take_continue: true exactly once per request that asked
+ * "Expect: 100-continue" and whose head is in but body is not: the server
+ * then writes "HTTP/1.1 100 Continue\r\n\r\n" so the client sends the body
+ * (curl otherwise waits a second). A head refused (413 and the like) owes
+ * nothing: the error response answers the expectation.
+ */
+bool cs_http_parser_take_continue(struct cs_http_parser *p);
 
 /* cs_http_parser_memory: bytes allocated by the parser. */
 size_t cs_http_parser_memory(const struct cs_http_parser *p);

@@ -30,6 +30,7 @@ struct cs_http_parser {
     size_t lines;                   /* complete head lines seen (request line included) */
     size_t head_len;                /* 0 until the head is complete, then its bytes */
     size_t content_length;          /* of the request whose head is complete */
+    bool continue_pending;          /* "100 Continue" is owed for the awaited body */
     struct cs_http_header *headers; /* headers_max of them */
     struct cs_http_param *params;   /* query_params_max of them */
     int err;                        /* sticky */
@@ -145,6 +146,14 @@ const char *cs_http_parser_errmsg(const struct cs_http_parser *p)
 bool cs_http_parser_head_done(const struct cs_http_parser *p)
 {
     return p->head_len > 0;
+}
+
+bool cs_http_parser_take_continue(struct cs_http_parser *p)
+{
+    bool pending = p->continue_pending;
+    p->continue_pending = false;
+    CS_ASSERT(!pending || p->head_len > 0);
+    return pending;
 }
 
 size_t cs_http_parser_memory(const struct cs_http_parser *p)
@@ -535,6 +544,8 @@ int cs_http_parser_next(struct cs_http_parser *p, struct cs_http_request *req)
     CS_ASSERT(p->content_length <= p->limits.body_bytes_max);
     size_t total = p->head_len + p->content_length;
     if (cs_net_inbuf_len(&p->in) < total) {
+        /* Owed once, when the head is first found complete without its body. */
+        if (parsed) p->continue_pending = req->expect_continue;
         *req = (struct cs_http_request){0};
         return 0;
     }
@@ -553,6 +564,7 @@ int cs_http_parser_next(struct cs_http_parser *p, struct cs_http_request *req)
     req->body_len = p->content_length;
     cs_net_inbuf_consume(&p->in, total);
     p->head_len = p->content_length = 0;
+    p->continue_pending = false;
     p->line_start = p->scanned = p->lines = 0;
     CS_ASSERT(req->method_len > 0);
     return 0;

@@ -216,10 +216,17 @@ CS_TEST(lookups_and_head_done)
                        "3\r\nExpect: 100-continue\r\n\r\n";
     CS_CHECK_OK(cs_http_parser_feed(p, head, strlen(head)));
     struct cs_http_request r;
+    CS_CHECK(!cs_http_parser_take_continue(p));
     CS_CHECK_OK(cs_http_parser_next(p, &r));
     CS_CHECK_EQ(r.method_len, 0);
     CS_CHECK(cs_http_parser_head_done(p));
-    CS_CHECK_OK(cs_http_parser_feed(p, "abc", 3));
+    CS_CHECK(cs_http_parser_take_continue(p)); /* owed once */
+    CS_CHECK(!cs_http_parser_take_continue(p));
+    CS_CHECK_OK(cs_http_parser_feed(p, "a", 1));
+    CS_CHECK_OK(cs_http_parser_next(p, &r));
+    CS_CHECK_EQ(r.method_len, 0);
+    CS_CHECK(!cs_http_parser_take_continue(p)); /* not again for the same request */
+    CS_CHECK_OK(cs_http_parser_feed(p, "bc", 2));
     CS_CHECK_OK(cs_http_parser_next(p, &r));
     CS_CHECK_EQ(r.method_len, 3);
     CS_CHECK(!cs_http_parser_head_done(p));
