@@ -210,7 +210,7 @@ static int key_index(struct cs_model_ctx *m, uint32_t key, uint32_t *index)
 
 static int scratch_reserve(struct cs_model_ctx *m, uint64_t words)
 {
-    if (words <= m->scratch_cap) return 0;
+    if (words <= m->scratch_cap && m->scratch != NULL) return 0;
     if (words > UINT32_MAX / 2) return CS_ENOMEM;
     uint32_t cap = m->scratch_cap ? m->scratch_cap : 64;
     while (cap < words)
@@ -270,10 +270,11 @@ static int cmp_u64(const void *a, const void *b)
 /* set_word: a list of scalars -> pool id of its sorted, unique words. */
 static int set_word(struct cs_model_ctx *m, struct cs_value v, uint64_t *word)
 {
-    if (v.kind == CS_VALUE_NIL)
+    if (v.kind == CS_VALUE_NIL) {
         v.len = 0;
-    else if (v.kind != CS_VALUE_LIST)
+    } else if (v.kind != CS_VALUE_LIST) {
         return CS_EINVAL;
+    }
     int rc = scratch_reserve(m, v.len);
     for (uint32_t i = 0; rc == 0 && i < v.len; i++) {
         rc = scalar_word(m, cs_history_item(m->h, v, i), &m->scratch[i]);
@@ -502,10 +503,11 @@ int cs_model_init(struct cs_model_ctx *m, const struct cs_history *h,
         rc = kv_word(m, init, &m->initial_one);
         break;
     case CS_MODEL_COUNTER:
-        if (init.kind == CS_VALUE_INT)
+        if (init.kind == CS_VALUE_INT) {
             m->initial_one = (uint64_t)init.x;
-        else if (init.kind != CS_VALUE_NONE && init.kind != CS_VALUE_NIL)
+        } else if (init.kind != CS_VALUE_NONE && init.kind != CS_VALUE_NIL) {
             rc = CS_EINVAL;
+        }
         break;
     case CS_MODEL_SET:
         if (init.kind == CS_VALUE_NONE) init = cs_value_nil();
