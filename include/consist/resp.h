@@ -106,6 +106,16 @@ int cs_resp_parser_new(const struct cs_resp_limits *limits, struct cs_resp_parse
 void cs_resp_parser_free(struct cs_resp_parser *p);
 
 /*
+ * cs_resp_parser_set_limits: change a live parser's limits (CONFIG SET, or
+ * Redis-style tighter limits until a client authenticates), best between
+ * commands. They apply to every header parsed from now on. Returns 0, or
+ * CS_EINVAL with the parser unchanged: the limits fail cs_resp_limits_check,
+ * or the command already open does not fit them (its count, its pending
+ * bulk, or the bytes already buffered).
+ */
+int cs_resp_parser_set_limits(struct cs_resp_parser *p, const struct cs_resp_limits *limits);
+
+/*
  * cs_resp_parser_feed: copy len bytes of input in.
  * Returns 0, CS_ETOOBIG (the unconsumed bytes would pass
  * query_buffer_bytes_max; nothing is copied, the error is sticky: close the

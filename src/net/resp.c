@@ -90,6 +90,18 @@ int cs_resp_parser_new(const struct cs_resp_limits *limits, struct cs_resp_parse
     return 0;
 }
 
+int cs_resp_parser_set_limits(struct cs_resp_parser *p, const struct cs_resp_limits *limits)
+{
+    if (cs_resp_limits_check(limits)) return CS_EINVAL;
+    if (limits->query_buffer_bytes_max < cs_net_inbuf_len(&p->in)) return CS_EINVAL;
+    /* A command already open must fit the new limits (its count and pending bulk). */
+    if (p->args_declared > limits->args_max) return CS_EINVAL;
+    if (p->bulk_len > 0 && (uint64_t)p->bulk_len > limits->bulk_bytes_max) return CS_EINVAL;
+    p->limits = *limits;
+    p->in.bytes_max = limits->query_buffer_bytes_max;
+    return 0;
+}
+
 void cs_resp_parser_free(struct cs_resp_parser *p)
 {
     if (p == NULL) return;

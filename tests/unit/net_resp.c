@@ -246,6 +246,36 @@ CS_TEST(limits_check)
     CS_CHECK_RC(cs_resp_limits_check(&l), CS_EINVAL);
 }
 
+/* Limits changed on a live parser: tight before AUTH, the defaults after. */
+CS_TEST(set_limits_between_commands)
+{
+    struct cs_resp_parser *p;
+    struct cs_resp_limits tight = small_limits(), loose;
+    cs_resp_limits_default(&loose);
+    CS_CHECK_OK(cs_resp_parser_new(&tight, &p));
+    const char five[] = "*5\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n$1\r\ne\r\n";
+    CS_CHECK_OK(cs_resp_parser_feed(p, "*4\r\n", 4));
+    struct cs_resp_command cmd;
+    CS_CHECK_OK(cs_resp_parser_next(p, &cmd));
+    /* Open command of 4 arguments: a limit of 3 would not fit it. */
+    struct cs_resp_limits three = tight;
+    three.args_max = 3;
+    CS_CHECK_RC(cs_resp_parser_set_limits(p, &three), CS_EINVAL);
+    CS_CHECK_OK(cs_resp_parser_feed(p, five + 4, 28));
+    CS_CHECK_OK(cs_resp_parser_next(p, &cmd));
+    CS_CHECK_EQ(cmd.argc, 4);
+    CS_CHECK_OK(cs_resp_parser_set_limits(p, &loose));
+    CS_CHECK_OK(cs_resp_parser_feed(p, five, sizeof five - 1));
+    CS_CHECK_OK(cs_resp_parser_next(p, &cmd));
+    CS_CHECK_EQ(cmd.argc, 5);
+    CS_CHECK_OK(cs_resp_parser_set_limits(p, &tight));
+    CS_CHECK_OK(cs_resp_parser_feed(p, five, sizeof five - 1));
+    CS_CHECK_RC(cs_resp_parser_next(p, &cmd), CS_ETOOBIG);
+    loose.args_max = 0;
+    CS_CHECK_RC(cs_resp_parser_set_limits(p, &loose), CS_EINVAL);
+    cs_resp_parser_free(p);
+}
+
 /*
  * A client declaring the largest count and bulk the limits allow, then
  * sending a trickle: the parser's memory must follow the bytes, not the
@@ -395,6 +425,6 @@ CS_TEST_MAIN(CS_CASE(multibulk_commands), CS_CASE(inline_commands),
              CS_CASE(empty_commands_are_skipped), CS_CASE(malformed_multibulk),
              CS_CASE(errors_are_sticky), CS_CASE(bulk_limit), CS_CASE(args_limit),
              CS_CASE(inline_limit), CS_CASE(query_buffer_limit), CS_CASE(limits_check),
-             CS_CASE(memory_follows_bytes_not_claims), CS_CASE(memory_returns_after_large_command),
-             CS_CASE(views_survive_next), CS_CASE(large_bulk_through_reserve),
-             CS_CASE(transcript_detects_difference))
+             CS_CASE(set_limits_between_commands), CS_CASE(memory_follows_bytes_not_claims),
+             CS_CASE(memory_returns_after_large_command), CS_CASE(views_survive_next),
+             CS_CASE(large_bulk_through_reserve), CS_CASE(transcript_detects_difference))
