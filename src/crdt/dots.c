@@ -65,37 +65,183 @@ static void elem_drop(struct cs_crdt_table *t, struct crdt_entry *e)
     free(e);
 }
 
-int crdt_elems_join(struct cs_crdt_table *dst, const struct cs_crdt_ctx *dst_ctx,
-                    const struct cs_crdt_table *src, const struct cs_crdt_ctx *src_ctx)
+/* Phase one marks the destination members it joined (a high bit of aux, the
+ * dot count) so phase two need not look each member up in the source. */
+#define ELEM_JOINED 0x80000000u
+
+static uint32_t elem_dots_len(const struct crdt_entry *e)
+{
+    return e->aux & ~ELEM_JOINED;
+}
+
+static void elems_unmark(struct cs_crdt_table *t)
+{
+    uint32_t slot = 0;
+    struct crdt_entry *e;
+    while ((e = crdt_table_next(t, &slot)) != NULL)
+        e->aux &= ~ELEM_JOINED;
+}
+
+/*
+ * What phase one saw, for the delta fast path: the destination members it
+ * joined, and the dots they held before. Bounded; past the bounds the fast
+ * path is simply not taken.
+ */
+#define JOIN_NOTE_ENTRIES_MAX 64u
+#define JOIN_NOTE_DOTS_MAX    256u
+
+struct join_note {
+    struct crdt_entry *entries[JOIN_NOTE_ENTRIES_MAX];
+    uint32_t entries_len;
+    struct cs_dot dots[JOIN_NOTE_DOTS_MAX];
+    uint32_t dots_len;
+    bool overflow;
+};
+
+static void note_entry(struct join_note *note, struct crdt_entry *e, const struct cs_dot *old,
+                       uint32_t old_len)
+{
+    if (note->entries_len == JOIN_NOTE_ENTRIES_MAX ||
+        note->dots_len + old_len > JOIN_NOTE_DOTS_MAX) {
+        note->overflow = true;
+        return;
+    }
+    note->entries[note->entries_len++] = e;
+    if (old_len) memcpy(note->dots + note->dots_len, old, old_len * sizeof *old);
+    note->dots_len += old_len;
+}
+
+/* Members the source holds: join dot sets, or take the unseen dots. */
+static int elems_join_source(struct cs_crdt_table *dst, const struct cs_crdt_ctx *dst_ctx,
+                             const struct cs_crdt_table *src, const struct cs_crdt_ctx *src_ctx,
+                             struct join_note *note)
 {
     struct cs_dot scratch[2 * CS_CRDT_DOTS_PER_ENTRY_MAX];
     uint32_t slot = 0;
     struct crdt_entry *e;
     int rc;
-    /* Members the source holds: join dot sets, or take the unseen dots. */
     while ((e = crdt_table_next(src, &slot)) != NULL) {
         struct crdt_entry *f = crdt_table_find(dst, e->key, e->key_len);
         size_t n;
         if (f != NULL) {
-            n = crdt_dots_join(crdt_elem_dots(f), f->aux, dst_ctx, crdt_elem_dots(e), e->aux,
-                               src_ctx, scratch);
+            n = crdt_dots_join(crdt_elem_dots(f), elem_dots_len(f), dst_ctx, crdt_elem_dots(e),
+                               e->aux, src_ctx, scratch);
+            /* The old dots, noted before they are overwritten. */
             if (n == 0) {
+                note_entry(note, NULL, crdt_elem_dots(f), elem_dots_len(f));
                 elem_drop(dst, f);
-            } else if (n > CS_CRDT_DOTS_PER_ENTRY_MAX) {
-                return CS_ETOOBIG;
-            } else if ((rc = elem_set_dots(dst, &f, scratch, n))) {
-                return rc;
+                continue;
             }
+            if (n > CS_CRDT_DOTS_PER_ENTRY_MAX) return CS_ETOOBIG;
+            struct cs_dot old[CS_CRDT_DOTS_PER_ENTRY_MAX];
+            uint32_t old_len = elem_dots_len(f);
+            memcpy(old, crdt_elem_dots(f), old_len * sizeof *old);
+            f->aux = old_len;
+            if ((rc = elem_set_dots(dst, &f, scratch, n))) return rc;
+            f->aux |= ELEM_JOINED;
+            note_entry(note, f, old, old_len);
             continue;
         }
         n = crdt_dots_join(NULL, 0, dst_ctx, crdt_elem_dots(e), e->aux, src_ctx, scratch);
-        if (n > 0 && (rc = elem_insert(dst, e->key, e->key_len, scratch, n))) return rc;
+        if (n == 0) continue;
+        if ((rc = elem_insert(dst, e->key, e->key_len, scratch, n))) return rc;
+        f = crdt_table_find(dst, e->key, e->key_len);
+        f->aux |= ELEM_JOINED;
+        note_entry(note, f, NULL, 0);
     }
+    return 0;
+}
+
+static bool src_holds(const struct cs_crdt_table *src, struct cs_dot d)
+{
+    uint32_t slot = 0;
+    struct crdt_entry *e;
+    while ((e = crdt_table_next(src, &slot)) != NULL) {
+        for (uint32_t i = 0; i < e->aux; i++) {
+            if (crdt_dot_cmp(crdt_elem_dots(e)[i], d) == 0) return true;
+        }
+    }
+    return false;
+}
+
+static bool dot_noted(const struct join_note *note, struct cs_dot d)
+{
+    for (uint32_t i = 0; i < note->dots_len; i++) {
+        if (crdt_dot_cmp(note->dots[i], d) == 0) return true;
+    }
+    return false;
+}
+
+/* A dot of the source's context could remove something from a destination
+ * member phase one did not join only if the destination has seen it, the
+ * source does not hold it, and no joined member held it. */
+static bool dot_harmless(const struct cs_crdt_table *src, const struct cs_crdt_ctx *dst_ctx,
+                         const struct join_note *note, struct cs_dot d)
+{
+    return !crdt_ctx_contains(dst_ctx, d) || src_holds(src, d) || dot_noted(note, d);
+}
+
+#define FAST_PATH_DOTS_MAX 64u
+
+/*
+ * The delta fast path: when the source is small and every dot its context
+ * covers is harmless, members phase one did not join cannot lose a dot, so
+ * phase two (a walk over the whole destination) is skipped. This makes
+ * merging an add's delta O(delta) instead of O(set).
+ */
+static bool elems_phase_two_needed(const struct cs_crdt_table *src,
+                                   const struct cs_crdt_ctx *src_ctx,
+                                   const struct cs_crdt_ctx *dst_ctx, const struct join_note *note)
+{
+    if (note->overflow || src->len > JOIN_NOTE_ENTRIES_MAX) return true;
+    uint64_t total = src_ctx->cloud_len;
+    for (uint32_t i = 0; i < src_ctx->vv_len; i++)
+        total += src_ctx->vv[i].counter;
+    if (total > FAST_PATH_DOTS_MAX) return true;
+    for (uint32_t i = 0; i < src_ctx->vv_len; i++) {
+        for (uint64_t c = 1; c <= src_ctx->vv[i].counter; c++) {
+            struct cs_dot d = {src_ctx->vv[i].node, c};
+            if (!dot_harmless(src, dst_ctx, note, d)) return true;
+        }
+    }
+    for (uint32_t i = 0; i < src_ctx->cloud_len; i++) {
+        if (!dot_harmless(src, dst_ctx, note, src_ctx->cloud[i])) return true;
+    }
+    return false;
+}
+
+static void note_unmark(struct join_note *note)
+{
+    for (uint32_t i = 0; i < note->entries_len; i++) {
+        if (note->entries[i]) note->entries[i]->aux &= ~ELEM_JOINED;
+    }
+}
+
+int crdt_elems_join(struct cs_crdt_table *dst, const struct cs_crdt_ctx *dst_ctx,
+                    const struct cs_crdt_table *src, const struct cs_crdt_ctx *src_ctx)
+{
+    struct join_note note;
+    note.entries_len = note.dots_len = 0;
+    note.overflow = false;
+    int rc = elems_join_source(dst, dst_ctx, src, src_ctx, &note);
+    if (rc) {
+        elems_unmark(dst);
+        return rc;
+    }
+    if (!elems_phase_two_needed(src, src_ctx, dst_ctx, &note)) {
+        note_unmark(&note);
+        return 0;
+    }
+    bool src_saw_nothing = src_ctx->vv_len == 0 && src_ctx->cloud_len == 0;
     /* Members only the destination holds: drop the dots the source saw removed. */
-    if (src_ctx->vv_len == 0 && src_ctx->cloud_len == 0) return 0;
-    slot = 0;
+    uint32_t slot = 0;
+    struct crdt_entry *e;
     while ((e = crdt_table_next(dst, &slot)) != NULL) {
-        if (crdt_table_find(src, e->key, e->key_len) != NULL) continue;
+        if (e->aux & ELEM_JOINED) {
+            e->aux &= ~ELEM_JOINED;
+            continue;
+        }
+        if (src_saw_nothing) continue;
         struct cs_dot *dots = crdt_elem_dots(e);
         uint32_t kept = 0;
         for (uint32_t i = 0; i < e->aux; i++) {
@@ -311,6 +457,14 @@ int crdt_fun_push(struct cs_crdt_dotfun *f, const struct cs_crdt_fun_item *item)
     return 0;
 }
 
+static int item_payload_cmp(const struct cs_crdt_fun_item *a, const struct cs_crdt_fun_item *b)
+{
+    if (a->count != b->count) return a->count < b->count ? -1 : 1;
+    int c = cs_crdt_stamp_cmp(a->stamp, b->stamp);
+    if (c != 0) return c;
+    return crdt_key_cmp(a->value, a->value_len, b->value, b->value_len);
+}
+
 /* The dot-store join over sorted items, into a fresh array of clones; dst
  * unchanged on error. Registers hold few items, so cloning is cheap. */
 int crdt_fun_join(struct cs_crdt_dotfun *dst, const struct cs_crdt_ctx *dst_ctx,
@@ -324,7 +478,12 @@ int crdt_fun_join(struct cs_crdt_dotfun *dst, const struct cs_crdt_ctx *dst_ctx,
         int c = i == dst->len   ? 1
                 : j == src->len ? -1
                                 : crdt_dot_cmp(dst->items[i].dot, src->items[j].dot);
-        if (c == 0 || (c < 0 && !crdt_ctx_contains(src_ctx, dst->items[i].dot))) {
+        if (c == 0) {
+            /* One dot, one write: payloads agree unless a peer is broken or
+             * hostile. Keep the larger so the join stays commutative anyway. */
+            bool src_wins = item_payload_cmp(&src->items[j], &dst->items[i]) > 0;
+            rc = crdt_fun_push(&out, src_wins ? &src->items[j] : &dst->items[i]);
+        } else if (c < 0 && !crdt_ctx_contains(src_ctx, dst->items[i].dot)) {
             rc = crdt_fun_push(&out, &dst->items[i]);
         } else if (c > 0 && !crdt_ctx_contains(dst_ctx, src->items[j].dot)) {
             rc = crdt_fun_push(&out, &src->items[j]);
