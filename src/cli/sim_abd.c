@@ -53,7 +53,7 @@ static void print_trace_line(void *arg, const char *line)
 
 static int parse_args(int argc, char **argv, struct abd_args *a)
 {
-    unsigned long long nodes = 3, clients = 4, ops = 0;
+    unsigned long long nodes = 3, clients = 4, ops = 0, check_steps = 0;
     bool faults = true;
     a->seeds = 1;
     for (int i = 1; i < argc; i++) {
@@ -79,6 +79,8 @@ static int parse_args(int argc, char **argv, struct abd_args *a)
             rc = cli_parse_u64(flag, val, &ops), i++;
         } else if (strcmp(flag, "--no-faults") == 0) {
             faults = false;
+        } else if (strcmp(flag, "--check-steps") == 0) {
+            rc = cli_parse_u64(flag, val, &check_steps), i++;
         } else if (strcmp(flag, "--trace") == 0) {
             a->trace = true;
         } else {
@@ -105,6 +107,7 @@ static int parse_args(int argc, char **argv, struct abd_args *a)
     a->run.clients_len = (uint32_t)clients;
     if (ops) a->run.ops_max = (uint32_t)ops;
     a->run.faults = faults;
+    if (check_steps) a->run.check_steps_max = check_steps;
     if (a->trace) {
         a->run.trace_fn = print_trace_line;
         a->run.trace_arg = stdout;

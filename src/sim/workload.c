@@ -216,12 +216,19 @@ static void client_invoke(struct cs_sim_workload *w, uint32_t index)
     if (rc != 0 && w->error == 0) w->error = rc;
 }
 
-/* client_finish: the op ended as type; an indeterminate op retires the process number. */
+/* client_finish: the op ended as type; an indeterminate op retires its process number. */
 static void client_finish(struct cs_sim_workload *w, uint32_t index, enum cs_op_type type,
                           const struct cs_sim_reply *reply)
 {
     struct wl_client *c = &w->clients[index];
     CS_ASSERT(c->busy);
+    /*
+     * A read has no effect, so one whose outcome is unknown can be recorded
+     * as failed (dropped) without changing any verdict; an open read would
+     * only widen the checker's search (Jepsen records such reads as fail
+     * too). A late reply cannot be mistaken: replies match by request id.
+     */
+    if (type == CS_TYPE_INFO && c->req.f == CS_SIM_F_READ) type = CS_TYPE_FAIL;
     record_complete(w, c, type, reply);
     c->busy = false;
     CS_ASSERT(w->busy > 0);
