@@ -7,7 +7,8 @@
  *   consist sim abd --seed S [--bug ...] [--history OUT] [--trace]
  *
  * Every failing seed is printed with the command that replays it; the last
- * line is "N passed, M failed". Exit 0 when all passed, 1 when any failed
+ * line is "N passed, M failed". A single --seed run that is not
+ * linearizable also prints the checker's explanation. Exit 0 when all passed, 1 when any failed
  * (or the checker ran out of budget: that seed is reported "unknown"), 2 on
  * usage errors, 3 when the history cannot be written.
  */
@@ -140,6 +141,22 @@ static void print_replay(const struct abd_args *a, uint64_t seed)
            a->run.faults ? "" : " --no-faults", (unsigned long long)seed);
 }
 
+/* explain: the checker's account of a violation, in words (single-seed runs). */
+static void explain(const struct cs_sim_run_options *run, const struct cs_history *h)
+{
+    struct cs_model_spec model = {CS_MODEL_REGISTER, cs_value_none(), true};
+    struct cs_check_budget budget = {.steps_max = run->check_steps_max};
+    struct cs_check_result result;
+    struct cs_buf text;
+    cs_buf_init(&text, 1u << 20);
+    if (cs_check_linearizable(h, &model, &budget, &result) == 0 &&
+        result.verdict == CS_VERDICT_INVALID && cs_check_explain(h, &result, &text) == 0) {
+        printf("%.*s", (int)text.len, (const char *)text.data);
+    }
+    cs_check_result_free(&result);
+    cs_buf_free(&text);
+}
+
 static double wall_seconds(void)
 {
     struct timespec ts;
@@ -151,7 +168,7 @@ static int sim_abd_run(int argc, char **argv)
 {
     struct abd_args a = {0};
     if (parse_args(argc, argv, &a) != 0) return CS_CLI_EXIT_USAGE;
-    unsigned long long passed = 0, failed = 0;
+    unsigned long long passed = 0, failed = 0, unknown = 0;
     double start = wall_seconds();
     for (unsigned long long i = 0; i < a.seeds; i++) {
         uint64_t seed = a.seed_start + i;
@@ -177,6 +194,7 @@ static int sim_abd_run(int argc, char **argv)
                    (unsigned long long)r.trace_hash, (unsigned long long)r.history_hash);
         }
         if (!ok) print_replay(&a, seed);
+        if (a.single && r.verdict == CS_VERDICT_INVALID) explain(&a.run, &h);
         if (a.history_path != NULL && write_history(a.history_path, &h) != 0) {
             cs_history_free(&h);
             return CS_CLI_EXIT_INPUT;
@@ -184,8 +202,14 @@ static int sim_abd_run(int argc, char **argv)
         cs_history_free(&h);
         passed += ok;
         failed += !ok;
+        unknown += r.verdict == CS_VERDICT_UNKNOWN;
     }
     fprintf(stderr, "%llu seeds in %.2f s\n", a.seeds, wall_seconds() - start);
+    if (unknown) {
+        printf(
+            "%llu of the failed are unknown: the checker's budget ran out (raise --check-steps)\n",
+            unknown);
+    }
     printf("%llu passed, %llu failed\n", passed, failed);
     return failed ? CS_CLI_EXIT_NO : CS_CLI_EXIT_OK;
 }
