@@ -56,9 +56,31 @@ static int counts_slot(struct cs_crdt_counts *c, uint64_t node, struct cs_crdt_c
     return 0;
 }
 
+/* In place when every source node is already in dst (the steady state):
+ * one linear walk, no allocation. False if a node is missing. */
+static bool counts_merge_in_place(struct cs_crdt_counts *dst, const struct cs_crdt_counts *src)
+{
+    uint32_t i = 0;
+    for (uint32_t j = 0; j < src->len; j++) {
+        while (i < dst->len && dst->entries[i].node < src->entries[j].node)
+            i++;
+        if (i == dst->len || dst->entries[i].node != src->entries[j].node) return false;
+    }
+    i = 0;
+    for (uint32_t j = 0; j < src->len; j++) {
+        while (dst->entries[i].node < src->entries[j].node)
+            i++;
+        struct cs_crdt_count *d = &dst->entries[i];
+        if (src->entries[j].p > d->p) d->p = src->entries[j].p;
+        if (src->entries[j].n > d->n) d->n = src->entries[j].n;
+    }
+    return true;
+}
+
 /* Pointwise max join into fresh memory, then swap (dst unchanged on error). */
 static int counts_merge(struct cs_crdt_counts *dst, const struct cs_crdt_counts *src)
 {
+    if (counts_merge_in_place(dst, src)) return 0;
     size_t max = (size_t)dst->len + src->len;
     struct cs_crdt_count *out = malloc((max + 1) * sizeof *out);
     if (out == NULL) return CS_ENOMEM;

@@ -470,6 +470,28 @@ static int item_payload_cmp(const struct cs_crdt_fun_item *a, const struct cs_cr
 int crdt_fun_join(struct cs_crdt_dotfun *dst, const struct cs_crdt_ctx *dst_ctx,
                   const struct cs_crdt_dotfun *src, const struct cs_crdt_ctx *src_ctx)
 {
+    /* Nothing on the source side: drop, in place, what its context saw. */
+    if (src->len == 0) {
+        uint32_t kept = 0;
+        for (uint32_t k = 0; k < dst->len; k++) {
+            if (crdt_ctx_contains(src_ctx, dst->items[k].dot)) {
+                free(dst->items[k].value);
+            } else {
+                dst->items[kept++] = dst->items[k];
+            }
+        }
+        dst->len = kept;
+        return 0;
+    }
+    /* The steady state: both hold the same writes. Nothing to build. */
+    if (dst->len == src->len) {
+        bool same = true;
+        for (uint32_t k = 0; k < dst->len && same; k++) {
+            same = crdt_dot_cmp(dst->items[k].dot, src->items[k].dot) == 0 &&
+                   item_payload_cmp(&dst->items[k], &src->items[k]) >= 0;
+        }
+        if (same) return 0;
+    }
     struct cs_crdt_dotfun out;
     crdt_fun_init(&out);
     int rc = 0;

@@ -125,11 +125,22 @@ static void field_drop(struct cs_crdt_table *t, struct crdt_entry *e, uint32_t d
     field_free(e, depth);
 }
 
-static int map_join(struct cs_crdt_table *dst, const struct cs_crdt_ctx *dst_ctx,
-                    const struct cs_crdt_table *src, const struct cs_crdt_ctx *src_ctx,
-                    uint32_t depth)
+/* Phase one marks the destination fields it joined (aux, unused otherwise)
+ * so that phase two need not look each field up in the source. */
+#define FIELD_JOINED 1u
+
+static void map_unmark(struct cs_crdt_table *t)
 {
-    if (depth >= CS_CRDT_DEPTH_MAX) return CS_ETOOBIG;
+    uint32_t slot = 0;
+    struct crdt_entry *e;
+    while ((e = crdt_table_next(t, &slot)) != NULL)
+        e->aux = 0;
+}
+
+static int map_join_source(struct cs_crdt_table *dst, const struct cs_crdt_ctx *dst_ctx,
+                           const struct cs_crdt_table *src, const struct cs_crdt_ctx *src_ctx,
+                           uint32_t depth)
+{
     uint32_t slot = 0;
     struct crdt_entry *e;
     int rc;
@@ -137,22 +148,48 @@ static int map_join(struct cs_crdt_table *dst, const struct cs_crdt_ctx *dst_ctx
         struct crdt_entry *f = crdt_table_find(dst, e->key, e->key_len);
         if (f != NULL) {
             if ((rc = field_join(f, dst_ctx, e, src_ctx, depth))) return rc;
-            if (field_bottom(f)) field_drop(dst, f, depth);
+            if (field_bottom(f)) {
+                field_drop(dst, f, depth);
+            } else {
+                f->aux = FIELD_JOINED;
+            }
             continue;
         }
         if ((f = field_new(e->key, e->key_len)) == NULL) return CS_ENOMEM;
         rc = field_join(f, dst_ctx, e, src_ctx, depth);
         if (rc == 0 && !field_bottom(f)) {
+            f->aux = FIELD_JOINED;
             if ((rc = crdt_table_insert(dst, f)) == 0) continue;
         }
         field_free(f, depth);
         if (rc) return rc;
     }
-    if (src_ctx->vv_len == 0 && src_ctx->cloud_len == 0) return 0;
-    slot = 0;
+    return 0;
+}
+
+static int map_join(struct cs_crdt_table *dst, const struct cs_crdt_ctx *dst_ctx,
+                    const struct cs_crdt_table *src, const struct cs_crdt_ctx *src_ctx,
+                    uint32_t depth)
+{
+    if (depth >= CS_CRDT_DEPTH_MAX) return CS_ETOOBIG;
+    int rc = map_join_source(dst, dst_ctx, src, src_ctx, depth);
+    bool src_saw_nothing = src_ctx->vv_len == 0 && src_ctx->cloud_len == 0;
+    if (rc || src_saw_nothing) {
+        map_unmark(dst);
+        return rc;
+    }
+    /* Fields only the destination holds: drop what the source saw removed. */
+    uint32_t slot = 0;
+    struct crdt_entry *e;
     while ((e = crdt_table_next(dst, &slot)) != NULL) {
-        if (crdt_table_find(src, e->key, e->key_len) != NULL) continue;
-        if ((rc = field_join(e, dst_ctx, NULL, src_ctx, depth))) return rc;
+        if (e->aux == FIELD_JOINED) {
+            e->aux = 0;
+            continue;
+        }
+        if ((rc = field_join(e, dst_ctx, NULL, src_ctx, depth))) {
+            map_unmark(dst);
+            return rc;
+        }
         if (field_bottom(e)) field_drop(dst, e, depth);
     }
     return 0;

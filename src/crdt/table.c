@@ -97,7 +97,7 @@ static uint32_t table_probe(const struct cs_crdt_table *t, const void *key, size
             return i;
         }
     }
-    CS_UNREACHABLE(); /* load factor < 3/4 guarantees a free slot */
+    CS_UNREACHABLE(); /* load factor < 4/5 guarantees a free slot */
 }
 
 struct crdt_entry *crdt_table_find(const struct cs_crdt_table *t, const void *key, size_t key_len)
@@ -130,13 +130,19 @@ static int table_rehash(struct cs_crdt_table *t, uint32_t cap)
     return 0;
 }
 
+/* Slots in use (live or tombstone) stay below 4/5 of the capacity: probe
+ * chains stay short and a slot costs 10..20 bytes per member. */
+static bool table_crowded(uint64_t used, uint64_t cap)
+{
+    return used * 5 >= cap * 4;
+}
+
 int crdt_table_reserve(struct cs_crdt_table *t, size_t len)
 {
     if (len > CS_CRDT_ELEMENTS_MAX) return CS_ETOOBIG;
-    /* Keep used below 3/4 of the capacity after len entries. */
-    if ((uint64_t)(t->used > len ? t->used : len) * 4 < (uint64_t)t->cap * 3) return 0;
+    if (!table_crowded(t->used > len ? t->used : len, t->cap)) return 0;
     uint32_t cap = TABLE_CAP_MIN;
-    while ((uint64_t)len * 2 > cap)
+    while (table_crowded((uint64_t)len + 1, cap))
         cap *= 2;
     return table_rehash(t, cap);
 }
@@ -144,7 +150,7 @@ int crdt_table_reserve(struct cs_crdt_table *t, size_t len)
 int crdt_table_insert(struct cs_crdt_table *t, struct crdt_entry *e)
 {
     if (t->len >= CS_CRDT_ELEMENTS_MAX) return CS_ETOOBIG;
-    if ((uint64_t)(t->used + 1) * 4 >= (uint64_t)t->cap * 3) {
+    if (table_crowded((uint64_t)t->used + 1, t->cap)) {
         int rc = crdt_table_reserve(t, (size_t)t->len + 1);
         if (rc) return rc;
     }
