@@ -35,6 +35,8 @@
 #include "consist/error.h"
 
 #define LIN_BUDGET_CHECK_STEPS 4096u
+/* How many pending entries the dead-end test walks after each step. */
+#define LIN_DEAD_END_ENTRIES 4096u
 
 struct lin_frame {
     uint64_t state;    /* state before the op */
@@ -174,6 +176,26 @@ static void record_best(struct lin_search *s, uint64_t state)
     s->best_state = state;
 }
 
+/* lin_dead_end: some pending op, among those whose returns are within the
+ * first LIN_DEAD_END_ENTRIES pending entries, can no longer be satisfied by
+ * the ops that may precede it (model.h). Errors count as "not dead". */
+static bool lin_dead_end(struct lin_search *s, uint64_t state)
+{
+    if (cs_model_dead_begin(s->m, state, s->n) != 0) return false;
+    const uint32_t tail = 2 * s->n + 1;
+    uint32_t walked = 0;
+    for (uint32_t e = s->next[0]; e != tail && walked < LIN_DEAD_END_ENTRIES; e = s->next[e]) {
+        const struct cs_cop *c = &s->cops[s->entry_op[e] >> 1];
+        walked++;
+        if ((s->entry_op[e] & 1u) == 0) {
+            cs_model_dead_add(s->m, c);
+        } else if (cs_model_dead_check(s->m, c)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool cop_pure(const struct cs_cop *c)
 {
     return !c->unknown && (c->code == CS_COP_READ || (c->code == CS_COP_CAS && c->cas_failed));
@@ -238,7 +260,10 @@ static int lin_search_run(struct lin_search *s, struct cs_check_work *w, uint64_
                     if (s->depth > s->best_len) record_best(s, state);
                     unknown_pass = false;
                     entry = s->next[head];
-                    continue;
+                    /* A pure op changed neither the state nor what the
+                       writes still pending can do: no new dead end. */
+                    if (required == 0 || pure || !lin_dead_end(s, state)) continue;
+                    goto backtrack; /* undo the op just placed, try the next */
                 }
                 s->bits[s->bit_word[i]] ^= s->bit_mask[i];
                 hash ^= s->zobrist[i];
@@ -256,6 +281,7 @@ static int lin_search_run(struct lin_search *s, struct cs_check_work *w, uint64_
         /* A return whose op is not placed, after both passes (or a pure dead
            end): nothing placed so far extends past it. Undo choices up to
            the last one that had alternatives, and try its next one. */
+    backtrack:;
         struct lin_frame f;
         do {
             if (s->depth == 0) return CS_VERDICT_INVALID;

@@ -50,6 +50,22 @@ const uint8_t *cs_pool_get(const struct cs_pool *pool, uint32_t id, uint64_t *le
     return pool->bytes + pool->offsets[id];
 }
 
+bool cs_pool_find(const struct cs_pool *pool, const void *bytes, uint64_t len, uint32_t *id_out)
+{
+    if (pool->slots_cap == 0) return false;
+    uint32_t mask = pool->slots_cap - 1;
+    for (uint32_t i = (uint32_t)cs_check_hash_bytes(bytes, len) & mask; pool->slots[i] != 0;
+         i = (i + 1) & mask) {
+        uint64_t have_len;
+        const uint8_t *have = cs_pool_get(pool, pool->slots[i] - 1, &have_len);
+        if (have_len == len && (len == 0 || memcmp(have, bytes, len) == 0)) {
+            *id_out = pool->slots[i] - 1;
+            return true;
+        }
+    }
+    return false;
+}
+
 int cs_pool_intern(struct cs_pool *pool, const void *bytes, uint64_t len, uint32_t *id_out)
 {
     if ((uint64_t)pool->len * 2 + 2 > pool->slots_cap) {
@@ -539,6 +555,9 @@ void cs_model_free(struct cs_model_ctx *m)
     free(m->scratch);
     free(m->bytes_scratch);
     free(m->trans);
+    free(m->dead_keys);
+    free(m->dead_gens);
+    free(m->dead_puts);
     memset(m, 0, sizeof *m);
 }
 
@@ -746,6 +765,172 @@ static int step_product(struct cs_model_ctx *m, uint64_t state, const struct cs_
     m->scratch[c->key] = inner;
     rc = intern_words(m, m->scratch, n, next);
     return rc ? rc : 1;
+}
+
+/* --- pruning ---------------------------------------------------------------- */
+
+static uint64_t component(struct cs_model_ctx *m, uint64_t state, uint32_t key)
+{
+    if (!m->product) return state;
+    uint64_t len, w;
+    const uint8_t *b = cs_pool_get(&m->pool, (uint32_t)state, &len);
+    CS_DEBUG_ASSERT((uint64_t)key * sizeof w < len);
+    memcpy(&w, b + (uint64_t)key * sizeof w, sizeof w);
+    return w;
+}
+
+/* dead_slot: the slot of (key, word) in the generation's set, or of the
+ * empty slot where it would go. */
+static uint32_t dead_slot(const struct cs_model_ctx *m, uint64_t k)
+{
+    uint32_t mask = m->dead_cap - 1;
+    uint32_t i = (uint32_t)cs_check_mix64(k) & mask;
+    while (m->dead_gens[i] == m->dead_gen && m->dead_keys[i] != k)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static uint64_t dead_key(uint32_t key, uint64_t word, uint64_t tag)
+{
+    return (word * 0x100000001b3ull) ^ ((uint64_t)key << 40) ^ tag;
+}
+
+static bool dead_has(const struct cs_model_ctx *m, uint64_t k)
+{
+    return m->dead_gens[dead_slot(m, k)] == m->dead_gen;
+}
+
+int cs_model_dead_begin(struct cs_model_ctx *m, uint64_t state, uint32_t cands_max)
+{
+    uint64_t need = 2ull * cands_max + 16;
+    if (m->dead_cap < need) {
+        uint32_t cap = 64;
+        while (cap < need)
+            cap *= 2;
+        uint64_t *keys = malloc(cap * sizeof *keys);
+        uint32_t *gens = calloc(cap, sizeof *gens);
+        const struct cs_cop **puts = malloc(cap * sizeof *puts);
+        if (keys == NULL || gens == NULL || puts == NULL) {
+            free(keys);
+            free(gens);
+            free(puts);
+            return CS_ENOMEM;
+        }
+        free(m->dead_keys);
+        free(m->dead_gens);
+        free(m->dead_puts);
+        m->dead_keys = keys;
+        m->dead_gens = gens;
+        m->dead_puts = puts;
+        m->dead_cap = cap;
+        m->dead_puts_cap = cap;
+        m->dead_gen = 0;
+    }
+    if (++m->dead_gen == 0) { /* wrapped: forget every stamp */
+        memset(m->dead_gens, 0, m->dead_cap * sizeof *m->dead_gens);
+        m->dead_gen = 1;
+    }
+    m->dead_state = state;
+    m->dead_lengths_len = 0;
+    m->dead_unsure = false;
+    m->dead_puts_len = 0;
+    return 0;
+}
+
+static void dead_insert(struct cs_model_ctx *m, uint64_t k)
+{
+    uint32_t i = dead_slot(m, k);
+    m->dead_keys[i] = k;
+    m->dead_gens[i] = m->dead_gen;
+}
+
+void cs_model_dead_add(struct cs_model_ctx *m, const struct cs_cop *c)
+{
+    switch (m->kind) {
+    case CS_MODEL_REGISTER:
+    case CS_MODEL_CAS_REGISTER:
+        if (c->code == CS_COP_WRITE) dead_insert(m, dead_key(c->key, c->a, 0));
+        if (c->code == CS_COP_CAS) dead_insert(m, dead_key(c->key, c->b, 0));
+        return;
+    case CS_MODEL_KV:
+        if (c->code == CS_COP_WRITE) {
+            CS_ASSERT(m->dead_puts_len < m->dead_puts_cap);
+            m->dead_puts[m->dead_puts_len++] = c;
+        } else if (c->code == CS_COP_APPEND) {
+            uint64_t len;
+            cs_pool_get(&m->pool, (uint32_t)c->a, &len);
+            dead_insert(m, dead_key(c->key, c->a, 1));
+            uint32_t i = 0;
+            while (i < m->dead_lengths_len && m->dead_lengths[i] != len)
+                i++;
+            if (i == m->dead_lengths_len) {
+                if (i == sizeof m->dead_lengths / sizeof m->dead_lengths[0]) {
+                    m->dead_unsure = true;
+                } else {
+                    m->dead_lengths[m->dead_lengths_len++] = len;
+                }
+            }
+        }
+        return;
+    case CS_MODEL_COUNTER:
+    case CS_MODEL_SET:
+    case CS_MODEL_MULTI_REGISTER:
+    case CS_MODEL_COUNT_:
+        return;
+    }
+}
+
+/* is_prefix: a[0..la) starts b[0..lb). */
+static bool is_prefix(const uint8_t *a, uint64_t la, const uint8_t *b, uint64_t lb)
+{
+    return la <= lb && (la == 0 || memcmp(a, b, la) == 0);
+}
+
+static bool kv_dead(struct cs_model_ctx *m, uint64_t s, const struct cs_cop *r)
+{
+    if (s == r->a || m->dead_unsure) return false;
+    uint64_t len_s, len_r, len_c;
+    const uint8_t *bs = cs_pool_get(&m->pool, (uint32_t)s, &len_s);
+    const uint8_t *br = cs_pool_get(&m->pool, (uint32_t)r->a, &len_r);
+    for (uint32_t i = 0; i < m->dead_puts_len; i++) {
+        const struct cs_cop *c = m->dead_puts[i];
+        if (c->key != r->key) continue;
+        const uint8_t *bc = cs_pool_get(&m->pool, (uint32_t)c->a, &len_c);
+        if (is_prefix(bc, len_c, br, len_r)) return false;
+    }
+    if (!is_prefix(bs, len_s, br, len_r)) return true;
+    /* The state extends toward r's string: some candidate must append what
+       comes next. Look the next chunk up for each length appends have. */
+    for (uint32_t i = 0; i < m->dead_lengths_len; i++) {
+        uint64_t len = m->dead_lengths[i];
+        if (len_s + len > len_r) continue;
+        uint32_t id;
+        if (cs_pool_find(&m->pool, br + len_s, len, &id) && dead_has(m, dead_key(r->key, id, 1))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool cs_model_dead_check(struct cs_model_ctx *m, const struct cs_cop *r)
+{
+    if (r->unknown) return false;
+    uint64_t s = component(m, m->dead_state, r->key);
+    switch (m->kind) {
+    case CS_MODEL_REGISTER:
+    case CS_MODEL_CAS_REGISTER: {
+        bool needs = r->code == CS_COP_READ || (r->code == CS_COP_CAS && !r->cas_failed);
+        return needs && s != r->a && !dead_has(m, dead_key(r->key, r->a, 0));
+    }
+    case CS_MODEL_KV:
+        return r->code == CS_COP_READ && kv_dead(m, s, r);
+    case CS_MODEL_COUNTER:
+    case CS_MODEL_SET:
+    case CS_MODEL_MULTI_REGISTER:
+    case CS_MODEL_COUNT_:
+        break;
+    }
+    return false;
 }
 
 /* --- describe -------------------------------------------------------------- */

@@ -94,11 +94,24 @@ struct cs_model_ctx {
        build and intern a state (append, set add/remove, txn, product). */
     struct cs_model_trans *trans;
     uint32_t trans_len, trans_cap;
+    /* Dead-end test scratch: a set of (key, word) stamped by generation,
+       the distinct lengths of candidate appends, the candidate puts. */
+    uint64_t *dead_keys;
+    uint32_t *dead_gens;
+    uint32_t dead_cap, dead_gen;
+    uint64_t dead_state;
+    uint64_t dead_lengths[8];
+    uint32_t dead_lengths_len;
+    bool dead_unsure; /* too many distinct lengths: say "not dead" */
+    const struct cs_cop **dead_puts;
+    uint32_t dead_puts_len, dead_puts_cap;
     char *detail; /* where errors are explained (result->detail) */
     size_t detail_len;
 };
 
 int cs_pool_intern(struct cs_pool *pool, const void *bytes, uint64_t len, uint32_t *id_out);
+/* cs_pool_find: the id of bytes if interned; never adds. */
+bool cs_pool_find(const struct cs_pool *pool, const void *bytes, uint64_t len, uint32_t *id_out);
 const uint8_t *cs_pool_get(const struct cs_pool *pool, uint32_t id, uint64_t *len_out);
 void cs_pool_free(struct cs_pool *pool);
 
@@ -123,6 +136,24 @@ int cs_model_step(struct cs_model_ctx *m, uint64_t state, const struct cs_cop *o
 
 /* cs_model_describe: append the state in words. */
 int cs_model_describe(struct cs_model_ctx *m, uint64_t state, struct cs_buf *out);
+
+/*
+ * The dead-end test: after each step the search walks the pending entries in
+ * real-time order, adding each call (an op that may still go before what
+ * follows) with cs_model_dead_add, and asking at each return whether that op
+ * can still be satisfied with cs_model_dead_check. Sound and incomplete:
+ * "dead" means no order of the ops added so far, from state, lets r be
+ * accepted (r's op must precede everything invoked after its return).
+ *   registers: r needs a value the state does not hold and no candidate
+ *              writes (write v, cas to v);
+ *   kv:        r's string is neither the state, nor the state followed by a
+ *              candidate's appended string, nor begun by a candidate's put.
+ * The candidates are kept in hash sets, so a check costs O(1) for registers
+ * and O(distinct append lengths + puts of the key) for kv.
+ */
+int cs_model_dead_begin(struct cs_model_ctx *m, uint64_t state, uint32_t cands_max);
+void cs_model_dead_add(struct cs_model_ctx *m, const struct cs_cop *c);
+bool cs_model_dead_check(struct cs_model_ctx *m, const struct cs_cop *r);
 
 /* cs_model_memory_bytes: memory held by interned states, for the budget. */
 uint64_t cs_model_memory_bytes(const struct cs_model_ctx *m);
