@@ -49,7 +49,7 @@ struct wal_seg_group {
 
 struct wal_segment {
     uint64_t seq;
-    struct wal_seg_group *groups; /* sorted by id */
+    struct wal_seg_group *groups; /* sorted by id: highest entry index in this segment */
     size_t len;
     size_t cap;
 };
@@ -189,6 +189,18 @@ static int wal_segs_push(struct wal *w, uint64_t seq)
     return 0;
 }
 
+static int wal_write_all(int fd, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return CS_EIO;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 /* --- replay --------------------------------------------------------------------- */
 
 /* Apply one record to the group table, as it meant when written. */
@@ -266,7 +278,7 @@ static int wal_replay_segment(struct wal *w, uint64_t seq, bool last)
     char path[WAL_PATH_BYTES_MAX];
     int rc = wal_path(w, path, "wal-", seq, ".log");
     if (rc != 0) return rc;
-    int fd = open(path, last ? O_RDWR : O_RDONLY);
+    int fd = open(path, last ? O_RDWR | O_APPEND : O_RDONLY);
     if (fd < 0) return CS_EIO;
     uint8_t *data = NULL;
     size_t len = 0;
@@ -288,7 +300,8 @@ static int wal_replay_segment(struct wal *w, uint64_t seq, bool last)
             uint8_t mem[CS_WAL_HEADER_BYTES];
             cs_buf_init_fixed(&head, mem, sizeof mem);
             cs_wal_header_encode(seq, &head);
-            if (pwrite(fd, mem, sizeof mem, 0) != (ssize_t)sizeof mem) rc = CS_EIO;
+            if (ftruncate(fd, 0) != 0) rc = CS_EIO;
+            if (rc == 0) rc = wal_write_all(fd, mem, sizeof mem);
             scan.valid_len = CS_WAL_HEADER_BYTES;
         }
         if (rc == 0 && (ftruncate(fd, (off_t)scan.valid_len) != 0 || fdatasync(fd) != 0))
@@ -307,18 +320,6 @@ static int wal_replay_segment(struct wal *w, uint64_t seq, bool last)
 static int wal_fsync_dir(struct wal *w)
 {
     return fsync(w->dir_fd) == 0 ? 0 : CS_EIO;
-}
-
-static int wal_write_all(int fd, const uint8_t *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return CS_EIO;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
 }
 
 /* Decode a snapshot file image. CS_ECORRUPT unless every byte checks. */
@@ -591,7 +592,7 @@ static int wal_segment_create(struct wal *w, uint64_t seq)
     int fd = -1;
     if (rc == 0) rc = wal_segs_push(w, seq);
     if (rc == 0) {
-        fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+        fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL, 0600);
         if (fd < 0) rc = CS_EIO;
     }
     if (rc == 0) rc = wal_write_all(fd, head.data, head.len);
@@ -608,7 +609,13 @@ static int wal_segment_create(struct wal *w, uint64_t seq)
     return rc;
 }
 
-/* Delete the oldest segments whose every entry is at or below its compaction point. */
+/*
+ * Delete the oldest segments whose every entry is at or below its group's
+ * compaction point. Runs after a sync, so that point is durable: in a COMPACT
+ * record of a kept segment or restated at the head of the segment after the
+ * one holding it. Recovery reads every compaction point before replaying
+ * entries, so the entries it no longer sees are all below it.
+ */
 static int wal_collect(struct wal *w)
 {
     size_t drop = 0;
@@ -741,6 +748,34 @@ static int wal_load_snapshots(struct wal *w, const uint64_t *snaps, size_t snaps
     return 0;
 }
 
+/* Pass one: every group's final compaction point, so replay knows it up front. */
+static int wal_compact_record(void *ctx, const struct cs_wal_record *rec)
+{
+    if (rec->type != CS_WAL_COMPACT) return 0;
+    struct log_group *g;
+    int rc = log_groups_get(ctx, rec->group_id, &g);
+    if (rc == 0) wal_mem_compact(g, rec->index, rec->term);
+    return rc;
+}
+
+static int wal_scan_compactions(struct wal *w, uint64_t seq)
+{
+    char path[WAL_PATH_BYTES_MAX];
+    int rc = wal_path(w, path, "wal-", seq, ".log");
+    if (rc != 0) return rc;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return CS_EIO;
+    uint8_t *data;
+    size_t len;
+    rc = wal_read_file(fd, &data, &len);
+    close(fd);
+    if (rc != 0) return rc;
+    struct cs_wal_scan scan;
+    rc = cs_wal_scan_segment(data, len, wal_compact_record, w->groups, &scan);
+    free(data);
+    return rc;
+}
+
 static int wal_recover(struct wal *w)
 {
     uint64_t *seqs = malloc(CS_STORE_LOG_SEGMENTS_MAX * sizeof *seqs);
@@ -748,6 +783,8 @@ static int wal_recover(struct wal *w)
     size_t seqs_len = 0, snaps_len = 0;
     int rc = seqs && snaps ? wal_list(w, seqs, &seqs_len, snaps, &snaps_len) : CS_ENOMEM;
     if (rc == 0) rc = wal_load_snapshots(w, snaps, snaps_len);
+    for (size_t i = 0; i < seqs_len && rc == 0; i++)
+        rc = wal_scan_compactions(w, seqs[i]);
     for (size_t i = 0; i < seqs_len && rc == 0; i++) {
         if (i > 0 && seqs[i] != seqs[i - 1] + 1) rc = CS_ECORRUPT; /* a segment is missing */
         if (rc == 0) rc = wal_replay_segment(w, seqs[i], i + 1 == seqs_len);
