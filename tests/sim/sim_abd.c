@@ -131,6 +131,22 @@ CS_TEST(invariant_catches_ack_before_sync)
     CS_CHECK_MSG(violations > 0, "acknowledging before sync was never noticed");
 }
 
+/* The primary-backup invariant flags an epoch that goes back and a written register read as nil. */
+CS_TEST(pb_invariant_flags_planted_states)
+{
+    struct sim_pb_node n;
+    sim_pb_node_init(&n);
+    n.up = true;
+    n.epoch = 5;
+    CS_CHECK_EQ(sim_pb_ops.check_invariants(&n), 0);
+    n.epoch = 4; /* planted: an epoch forgotten without a crash */
+    CS_CHECK(sim_pb_ops.check_invariants(&n) != 0);
+    CS_CHECK_EQ(sim_pb_ops.check_invariants(&n), 0); /* judged against the last check */
+    n.version = 3;
+    n.nil = true; /* planted: a written register that reads nil */
+    CS_CHECK(sim_pb_ops.check_invariants(&n) != 0);
+}
+
 /* The wire decoder refuses truncations, unknown types and trailing bytes, and round-trips. */
 CS_TEST(abd_message_decoder)
 {
@@ -161,5 +177,5 @@ CS_TEST(abd_message_decoder)
 }
 
 CS_TEST_MAIN(CS_CASE(abd_message_decoder), CS_CASE(invariant_catches_ack_before_sync),
-             CS_CASE(abd_passes_every_seed), CS_CASE(no_writeback_is_caught),
-             CS_CASE(async_backup_is_caught))
+             CS_CASE(pb_invariant_flags_planted_states), CS_CASE(abd_passes_every_seed),
+             CS_CASE(no_writeback_is_caught), CS_CASE(async_backup_is_caught))

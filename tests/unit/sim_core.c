@@ -326,7 +326,32 @@ CS_TEST(clock_skew_drift_and_monotonic)
     cs_sim_destroy(c.sim);
 }
 
-CS_TEST_MAIN(CS_CASE(same_seed_same_run),
+/* A cluster invariant runs after every event and each violation is counted. */
+static int crash_free(void *arg, struct cs_sim *sim)
+{
+    (void)arg;
+    return cs_sim_node_up(sim, 1) ? 0 : 1;
+}
+
+CS_TEST(cluster_invariant_counts_violations)
+{
+    struct cs_sim_options o;
+    cs_sim_options_default(&o, 17);
+    o.check_fn = crash_free;
+    struct cluster c;
+    cluster_start(&c, &o, 100);
+    cs_sim_run_until(c.sim, 20000);
+    CS_CHECK_EQ_U64(cs_sim_stats(c.sim)->invariant_failures, 0);
+    uint64_t events = cs_sim_stats(c.sim)->events;
+    CS_CHECK_OK(cs_sim_crash(c.sim, 1)); /* planted: the invariant says node 1 never crashes */
+    cs_sim_run_until(c.sim, 40000);
+    uint64_t fired = cs_sim_stats(c.sim)->events - events;
+    CS_CHECK(fired > 0);
+    CS_CHECK_EQ_U64(cs_sim_stats(c.sim)->invariant_failures, fired);
+    cs_sim_destroy(c.sim);
+}
+
+CS_TEST_MAIN(CS_CASE(cluster_invariant_counts_violations), CS_CASE(same_seed_same_run),
              CS_CASE(ties_break_by_schedule_order_and_queue_is_bounded), CS_CASE(message_limits),
              CS_CASE(partition_shapes), CS_CASE(one_way_cut_drops_one_direction),
              CS_CASE(crash_and_restart), CS_CASE(pause_defers_in_order),
