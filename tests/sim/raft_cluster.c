@@ -30,6 +30,8 @@ static void assert_hook(void *ctx)
     if (assert_escape_armed) longjmp(assert_escape, 1);
 }
 
+static bool contract_unchecked; /* run seeds without the persistence contract check */
+
 static void run_seed(struct h_cluster *c, uint64_t seed, uint32_t bugs)
 {
     struct cs_rng pick;
@@ -37,14 +39,20 @@ static void run_seed(struct h_cluster *c, uint64_t seed, uint32_t bugs)
     uint32_t voters = cs_rng_chance(&pick, 1, 2) ? 3 : 5;
     h_cluster_init(c, seed, 5, voters, bugs);
     h_faults_default(&c->faults);
-    /* A third of the seeds crash often and ship one entry per message: the
+    c->contract_unchecked = contract_unchecked;
+    c->faults.compact_every = 4 + (uint32_t)cs_rng_below(&pick, 29);
+    /* Half of the seeds crash often and ship one entry per message: the
      * schedules where an old-term entry reaches a majority on its own. */
-    if (cs_rng_chance(&pick, 1, 3)) {
-        c->faults.crash_per_mille = 40;
-        c->faults.crash_ready_per_mille = 20;
-        c->faults.kill_leader_per_mille = 10;
+    if (cs_rng_chance(&pick, 1, 2)) {
+        c->faults.crash_per_mille = 15;
+        c->faults.crash_ready_per_mille = 50;
+        c->faults.kill_leader_per_mille = 4;
+        c->faults.isolate_leader_per_mille = 8;
+        c->faults.partition_per_mille = 8;
         c->faults.crash_on_commit_per_mille = 50;
+        c->faults.crash_on_elected_per_mille = 200;
         c->base.msg_entries_max = 1;
+        c->base.inflight_max = 1;
     }
     h_cluster_start(c);
     for (int k = 0; k < STEPS_PER_SEED && !c->violation[0]; k++)
@@ -55,7 +63,7 @@ static void run_seed(struct h_cluster *c, uint64_t seed, uint32_t bugs)
 CS_TEST(seeds_hold_invariants)
 {
     uint64_t seeds = cs_test_seeds(200);
-    uint64_t applied = 0, reads = 0, snaps = 0, crashes = 0;
+    uint64_t applied = 0, reads = 0, snaps = 0, crashes = 0, confs = 0, transfers = 0;
     for (uint64_t s = cs_test_seed(); s < cs_test_seed() + seeds; s++) {
         cs_test_seed_set(s);
         struct h_cluster c;
@@ -65,6 +73,8 @@ CS_TEST(seeds_hold_invariants)
         reads += c.reads_served;
         snaps += c.snapshots_installed;
         crashes += c.crashes;
+        confs += c.conf_changes;
+        transfers += c.transfers;
         char violation[sizeof c.violation];
         memcpy(violation, c.violation, sizeof violation);
         h_cluster_free(&c);
@@ -72,37 +82,47 @@ CS_TEST(seeds_hold_invariants)
         CS_CHECK_MSG(live, "seed %" PRIu64 ": no commit within %d ms of healing", s, LIVENESS_MS);
     }
     printf("%" PRIu64 " seeds: %" PRIu64 " entries applied, %" PRIu64 " reads served, %" PRIu64
-           " snapshots installed, %" PRIu64 " crashes\n",
-           seeds, applied, reads, snaps, crashes);
+           " snapshots installed, %" PRIu64 " crashes, %" PRIu64 " membership changes, %" PRIu64
+           " transfers\n",
+           seeds, applied, reads, snaps, crashes, confs, transfers);
     /* The schedules must actually exercise the machinery they claim to. */
     CS_CHECK(applied > seeds * 100);
     CS_CHECK(reads > seeds);
     CS_CHECK(snaps > 0);
     CS_CHECK(crashes > seeds);
+    CS_CHECK(confs > seeds / 4);
+    CS_CHECK(transfers > seeds / 4);
 }
 
-/* Runs seeds until the bug is caught; returns the seed, 0 if never. */
+/*
+ * Runs seeds until the bug is caught; returns the first seed that caught it,
+ * 0 if none. With CS_RAFT_HUNT_ALL set it runs every seed and prints how many
+ * caught the bug (the detection rate).
+ */
 static uint64_t hunt(uint32_t bug, uint64_t seeds_max, char *why, size_t why_len)
 {
     cs_assert_set_hook(assert_hook, NULL);
-    uint64_t found = 0;
-    for (uint64_t s = 1; s <= seeds_max && !found; s++) {
+    bool all = getenv("CS_RAFT_HUNT_ALL") != NULL;
+    uint64_t found = 0, caught = 0;
+    for (uint64_t s = 1; s <= seeds_max && (all || !found); s++) {
+        bool hit = false;
         static struct h_cluster c;
         assert_escape_armed = true;
         if (setjmp(assert_escape) == 0) {
             run_seed(&c, s, bug);
-            if (c.violation[0]) {
-                found = s;
-                snprintf(why, why_len, "%s", c.violation);
-            }
+            hit = c.violation[0] != 0;
+            if (hit && !found) snprintf(why, why_len, "%s", c.violation);
         } else {
-            found = s;
-            snprintf(why, why_len, "internal assertion");
+            hit = true;
+            if (!found) snprintf(why, why_len, "internal assertion");
         }
         assert_escape_armed = false;
         h_cluster_free(&c);
+        if (hit && !found) found = s;
+        caught += hit;
     }
     cs_assert_set_hook(NULL, NULL);
+    if (all) printf("caught in %" PRIu64 " of %" PRIu64 " seeds\n", caught, seeds_max);
     return found;
 }
 
@@ -126,9 +146,14 @@ CS_TEST(bug_vote_no_log_check_is_caught)
     expect_caught("vote-no-log-check");
 }
 
+/* Caught at once by the persistence contract check; without that check, the
+ * double vote it allows must still show up as two leaders in one term. */
 CS_TEST(bug_reply_before_persist_is_caught)
 {
     expect_caught("reply-before-persist");
+    contract_unchecked = true;
+    expect_caught("reply-before-persist");
+    contract_unchecked = false;
 }
 
 CS_TEST_MAIN(CS_CASE(seeds_hold_invariants), CS_CASE(bug_commit_old_term_is_caught),

@@ -86,8 +86,10 @@ struct h_faults {
     uint32_t crash_per_mille;       /* per step, one random node */
     uint32_t crash_ready_per_mille; /* between two Ready batches */
     uint32_t partition_per_mille;
-    uint32_t kill_leader_per_mille;     /* per step: crash whichever node leads */
-    uint32_t crash_on_commit_per_mille; /* a leader whose commit just advanced */
+    uint32_t kill_leader_per_mille;      /* per step: crash whichever node leads */
+    uint32_t isolate_leader_per_mille;   /* per step: cut the leader (and maybe one more) off */
+    uint32_t crash_on_commit_per_mille;  /* a leader whose commit just advanced */
+    uint32_t crash_on_elected_per_mille; /* a node that just became leader */
     uint32_t propose_per_mille;
     uint32_t read_per_mille;
     uint32_t conf_per_mille;
@@ -127,6 +129,9 @@ struct h_cluster {
     uint64_t applied_total;
     uint64_t snapshots_installed;
     uint64_t crashes;
+    bool contract_unchecked; /* skip the persistence contract check (to show the others) */
+    uint64_t conf_changes;   /* proposed and accepted by a leader */
+    uint64_t transfers;
     char violation[256];
 };
 
@@ -319,7 +324,11 @@ static H_UNUSED void h_node_crash(struct h_cluster *c, struct h_node *n)
     cs_raft_free(n->r);
     n->r = NULL;
     n->up = false;
-    n->restart_ms = c->now_ms + 50 + cs_rng_below(&c->rng, 1500);
+    /* Half are quick process restarts (the node is back while the election
+     * it took part in still runs), half long outages (it needs a snapshot). */
+    bool quick = cs_rng_chance(&c->rng, 1, 2);
+    n->restart_ms =
+        c->now_ms + (quick ? 5 + cs_rng_below(&c->rng, 60) : 50 + cs_rng_below(&c->rng, 3000));
     c->crashes++;
 }
 
@@ -460,6 +469,43 @@ static H_UNUSED void h_check_reads(struct h_cluster *c, const struct cs_raft_rea
     }
 }
 
+/*
+ * The persistence contract, checked on the wire: a vote grant goes out only
+ * once the disk holds that vote in that term, an append acknowledgement only
+ * once the disk holds the acknowledged entries, and no message carries a
+ * term the disk has not reached (pre-votes excepted: they speak of a term
+ * to come).
+ */
+static H_UNUSED void h_check_contract(struct h_cluster *c, const struct h_node *n,
+                                      const struct cs_raft_msg *m)
+{
+    const struct h_disk *d = &n->disk;
+    if (c->contract_unchecked) return;
+    bool pre = m->type == CS_RAFT_MSG_PRE_VOTE || m->type == CS_RAFT_MSG_PRE_VOTE_RESP;
+    if (!pre && m->term > d->hs.term) {
+        h_violate(c,
+                  "persistence: node %" PRIu64 " sends %s in term %" PRIu64 " with term %" PRIu64
+                  " on disk",
+                  n->id, cs_raft_msg_type_name(m->type), m->term, d->hs.term);
+    }
+    if (m->type == CS_RAFT_MSG_VOTE_RESP && !m->reject &&
+        (d->hs.term != m->term || d->hs.vote != m->to)) {
+        h_violate(c,
+                  "persistence: node %" PRIu64 " grants its vote in term %" PRIu64
+                  " before the vote is on disk",
+                  n->id, m->term);
+    }
+    if (m->type == CS_RAFT_MSG_APPEND_RESP && !m->reject) {
+        uint64_t last = d->entries_len ? d->entries[d->entries_len - 1].index : d->snap_meta.index;
+        if (last < m->index) {
+            h_violate(c,
+                      "persistence: node %" PRIu64 " acknowledges %" PRIu64 " with only %" PRIu64
+                      " on disk",
+                      n->id, m->index, last);
+        }
+    }
+}
+
 /* Do one Ready batch by the contract; false if there was none. */
 static H_UNUSED bool h_ready_once(struct h_cluster *c, struct h_node *n)
 {
@@ -487,8 +533,10 @@ static H_UNUSED bool h_ready_once(struct h_cluster *c, struct h_node *n)
         }
         d->hs = rd.hard_state;
     }
-    for (size_t k = 0; k < rd.msgs_len; k++)
-        h_send(c, &rd.msgs[k]); /* 4. send */
+    for (size_t k = 0; k < rd.msgs_len; k++) { /* 4. send, after checking the contract */
+        h_check_contract(c, n, &rd.msgs[k]);
+        h_send(c, &rd.msgs[k]);
+    }
     for (size_t k = 0; k < rd.committed_len; k++)
         h_apply(c, n, &rd.committed[k]); /* 5. */
     h_check_reads(c, &rd);
@@ -787,16 +835,19 @@ static H_UNUSED void h_client(struct h_cluster *c)
         uint64_t target = 1 + cs_rng_below(&c->rng, c->nodes_len);
         struct cs_raft_status st;
         cs_raft_status(n->r, &st);
+        int rc = CS_EINVAL;
         if (!cs_raft_conf_has(&st.conf, target)) {
-            (void)cs_raft_propose_conf(n->r, CS_RAFT_ADD_LEARNER, target, NULL);
+            rc = cs_raft_propose_conf(n->r, CS_RAFT_ADD_LEARNER, target, NULL);
         } else if (!cs_raft_conf_is_voter(&st.conf, target)) {
-            (void)cs_raft_propose_conf(n->r, CS_RAFT_PROMOTE, target, NULL);
+            rc = cs_raft_propose_conf(n->r, CS_RAFT_PROMOTE, target, NULL);
         } else if (cs_raft_conf_voters(&st.conf) > 3) {
-            (void)cs_raft_propose_conf(n->r, CS_RAFT_REMOVE, target, NULL);
+            rc = cs_raft_propose_conf(n->r, CS_RAFT_REMOVE, target, NULL);
         }
+        c->conf_changes += rc == 0;
     }
     if (cs_rng_chance(&c->rng, c->faults.transfer_per_mille, 1000)) {
-        (void)cs_raft_transfer_leadership(n->r, 1 + cs_rng_below(&c->rng, c->nodes_len));
+        int rc = cs_raft_transfer_leadership(n->r, 1 + cs_rng_below(&c->rng, c->nodes_len));
+        c->transfers += rc == 0;
     }
     h_drain(c, n);
     h_check(c);
@@ -812,6 +863,13 @@ static H_UNUSED void h_nemesis(struct h_cluster *c)
     }
     if (cs_rng_chance(&c->rng, c->faults.crash_per_mille, 1000)) {
         h_node_crash(c, &c->nodes[cs_rng_below(&c->rng, c->nodes_len)]);
+    }
+    if (cs_rng_chance(&c->rng, c->faults.isolate_leader_per_mille, 1000)) {
+        struct h_node *l = h_leader(c);
+        uint32_t other = (uint32_t)cs_rng_below(&c->rng, c->nodes_len * 2);
+        for (uint32_t k = 0; k < c->nodes_len; k++) {
+            c->nodes[k].side = (l && &c->nodes[k] == l) || k == other ? 1 : 0;
+        }
     }
     if (cs_rng_chance(&c->rng, c->faults.partition_per_mille, 1000)) {
         bool heal = cs_rng_chance(&c->rng, 1, 2);
@@ -856,8 +914,8 @@ static H_UNUSED void h_faults_default(struct h_faults *f)
     f->partition_per_mille = 4;
     f->propose_per_mille = 400;
     f->read_per_mille = 100;
-    f->conf_per_mille = 10;
-    f->transfer_per_mille = 3;
+    f->conf_per_mille = 20;
+    f->transfer_per_mille = 10;
     f->compact_every = 24;
 }
 
