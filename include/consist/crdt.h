@@ -21,9 +21,11 @@
  *   - Structs are caller-allocated; fields are private. X_init makes an empty
  *     (bottom) state, X_free releases it and leaves it empty and reusable.
  *   - A mutation takes an optional `delta` (NULL: none wanted). When given it
- *     must be an initialised state of the same type; its contents are
- *     replaced by the delta of this mutation. On error neither the state nor
- *     the delta has changed.
+ *     must be an initialised state of the same type, distinct from the state;
+ *     its contents are replaced by the delta of this mutation. On error the
+ *     state is still a valid state (normally unchanged; an add that ran out of
+ *     memory half way may have recorded its dot as seen, like an add then a
+ *     remove) and the delta's contents are unspecified.
  *   - X_merge(dst, src) joins src (a full state or a delta) into dst; src is
  *     not changed. On error (CS_ENOMEM, CS_ETOOBIG) dst may hold a state
  *     between the old dst and the join, which is still a valid state: merge
@@ -580,8 +582,10 @@ int cs_crdt_selftest_run(uint64_t seed, struct cs_crdt_selftest_report *report);
  * one value per region, state replaced wholesale when any vector-clock entry
  * of the incoming state is newer; it runs the very schedule "pncounter" runs
  * for the same seed) and "orset-forgetful" (an OR-Set merge that drops the
- * source's causal context; same schedule as "orset"). CS_ENOTFOUND for an
- * unknown name, else as cs_crdt_selftest_run.
+ * source's causal context; same schedule as "orset") and
+ * "bcounter-partial-delta" (bounded-counter deltas holding only the entry
+ * that changed, which can read below zero; same schedule as "bcounter").
+ * CS_ENOTFOUND for an unknown name, else as cs_crdt_selftest_run.
  */
 int cs_crdt_selftest_run_type(uint64_t seed, const char *type,
                               struct cs_crdt_selftest_report *report);

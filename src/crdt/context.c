@@ -155,9 +155,49 @@ struct cs_dot crdt_ctx_next(const struct cs_crdt_ctx *c, uint64_t node)
  * drop or absorb every cloud dot the new vector reaches. Built in fresh
  * arrays so that an error leaves dst as it was.
  */
+/* Contexts this small (a delta's) are joined entry by entry, in place. */
+#define CTX_JOIN_SMALL 8u
+
+/*
+ * Join a small src into dst in place: O(|src| log |dst|) instead of copying
+ * dst. Capacity is reserved and limits are checked first, so nothing can fail
+ * half way.
+ */
+static int ctx_join_small(struct cs_crdt_ctx *dst, const struct cs_crdt_ctx *src)
+{
+    /* A cloud dot (n, 1) opens a vector entry too: room for those as well. */
+    if (dots_reserve(&dst->vv, &dst->vv_cap, (size_t)dst->vv_len + src->vv_len + src->cloud_len) ||
+        dots_reserve(&dst->cloud, &dst->cloud_cap, (size_t)dst->cloud_len + src->cloud_len)) {
+        return CS_ENOMEM;
+    }
+    for (uint32_t k = 0; k < src->vv_len; k++) {
+        bool found;
+        uint32_t vi = vv_find(dst, src->vv[k].node, &found);
+        if (!found) {
+            memmove(dst->vv + vi + 1, dst->vv + vi, (dst->vv_len - vi) * sizeof *dst->vv);
+            dst->vv[vi] = (struct cs_dot){src->vv[k].node, 0};
+            dst->vv_len++;
+        }
+        if (src->vv[k].counter > dst->vv[vi].counter) {
+            dst->vv[vi].counter = src->vv[k].counter;
+            ctx_compact_node(dst, vi);
+        }
+    }
+    for (uint32_t k = 0; k < src->cloud_len; k++) {
+        int rc = crdt_ctx_add(dst, src->cloud[k]);
+        CS_ASSERT(rc == 0); /* room and limits were checked by the caller */
+    }
+    return 0;
+}
+
 int crdt_ctx_join(struct cs_crdt_ctx *dst, const struct cs_crdt_ctx *src)
 {
     if (src->vv_len == 0 && src->cloud_len == 0) return 0;
+    if (src->vv_len + src->cloud_len <= CTX_JOIN_SMALL &&
+        dst->vv_len + src->vv_len + src->cloud_len <= CS_CRDT_NODES_MAX &&
+        dst->cloud_len + src->cloud_len <= CS_CRDT_CLOUD_DOTS_MAX) {
+        return ctx_join_small(dst, src);
+    }
     size_t vv_max = (size_t)dst->vv_len + src->vv_len;
     size_t cloud_max = (size_t)dst->cloud_len + src->cloud_len;
     /* A cloud dot (n, 1) may open a new vector entry: room for those too. */

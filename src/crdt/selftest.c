@@ -16,9 +16,9 @@
  * replica spend rights it does not have, and counters must equal the sum of
  * the operations that were applied.
  *
- * Two planted bugs (the exam's DistributedCounter, and an OR-Set merge that
- * forgets its causal context) run under the same schedules to show that the
- * checks can fail.
+ * Three planted bugs (the exam's DistributedCounter, an OR-Set merge that
+ * forgets its causal context, bounded-counter deltas that hold only the entry
+ * that changed) run under the same schedules to show that the checks can fail.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -724,6 +724,54 @@ static int forgetful_merge(void *d, const void *s)
     return rc ? rc : crdt_ctx_join(&dst->ctx, &src->ctx);
 }
 
+/* ---- planted bug 3: bounded-counter deltas holding only what changed ---- */
+
+/*
+ * The natural delta (just the entry an operation raised) can reach a replica
+ * before the increments whose rights it spends; that replica then reads
+ * below zero. The library ships whole states instead; this runs the same
+ * schedules with the trimmed deltas to show the floor check catches it.
+ */
+static bool transfer_in(const struct cs_bcounter *c, const struct cs_crdt_transfer *t)
+{
+    for (uint32_t i = 0; i < c->rights_len; i++) {
+        const struct cs_crdt_transfer *x = &c->rights[i];
+        if (x->from == t->from && x->to == t->to && x->amount >= t->amount) return true;
+    }
+    return false;
+}
+
+static bool used_in(const struct cs_bcounter *c, const struct cs_crdt_count *u)
+{
+    for (uint32_t i = 0; i < c->used_len; i++) {
+        if (c->used[i].node == u->node && c->used[i].p >= u->p) return true;
+    }
+    return false;
+}
+
+static int op_bcounter_partial(struct st_run *run, uint32_t r, void *s, void *d)
+{
+    struct cs_bcounter before;
+    cs_bcounter_init(&before);
+    int rc = cs_bcounter_copy(&before, s);
+    if (rc == 0) rc = op_bcounter(run, r, s, d);
+    if (rc == 0) {
+        struct cs_bcounter *delta = d;
+        uint32_t kept = 0;
+        for (uint32_t i = 0; i < delta->rights_len; i++) {
+            if (!transfer_in(&before, &delta->rights[i])) delta->rights[kept++] = delta->rights[i];
+        }
+        delta->rights_len = kept;
+        kept = 0;
+        for (uint32_t i = 0; i < delta->used_len; i++) {
+            if (!used_in(&before, &delta->used[i])) delta->used[kept++] = delta->used[i];
+        }
+        delta->used_len = kept;
+    }
+    cs_bcounter_free(&before);
+    return rc;
+}
+
 /* ---- the type table ---- */
 
 #define ST_VOID(T)                                                                                 \
@@ -852,6 +900,25 @@ static const struct st_type st_planted_dcounter = {"distributed-counter",
                                                    NULL,
                                                    true,
                                                    dc_value};
+
+static const struct st_type st_planted_bcounter = {"bcounter-partial-delta",
+                                                   "bcounter",
+                                                   true,
+                                                   bcounter_vinit,
+                                                   bcounter_vfree,
+                                                   bcounter_vcopy,
+                                                   bcounter_vmerge,
+                                                   bcounter_vequal,
+                                                   bcounter_vleq,
+                                                   bcounter_vencode,
+                                                   bcounter_vdecode,
+                                                   op_bcounter_partial,
+                                                   digest_bcounter,
+                                                   check_bcounter,
+                                                   false,
+                                                   NULL,
+                                                   true,
+                                                   value_bcounter};
 
 static const struct st_type st_planted_orset = {
     "orset-forgetful", "orset",      true,       orset_vinit,    orset_vfree,   orset_vcopy,
@@ -1176,6 +1243,7 @@ int cs_crdt_selftest_run_type(uint64_t seed, const char *type,
     }
     if (strcmp(type, st_planted_dcounter.name) == 0) t = &st_planted_dcounter;
     if (strcmp(type, st_planted_orset.name) == 0) t = &st_planted_orset;
+    if (strcmp(type, st_planted_bcounter.name) == 0) t = &st_planted_bcounter;
     if (t == NULL) return CS_ENOTFOUND;
     return st_run_one(t, seed, report) ? 0 : CS_ECONFLICT;
 }

@@ -6,6 +6,7 @@
  * seed. `consist selftest crdt --seeds N` runs the same suite for more seeds.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "consist/crdt.h"
 #include "testlib.h"
@@ -79,5 +80,21 @@ CS_TEST(forgetful_orset_caught)
     CS_CHECK_MSG(bad > 0, "the planted OR-Set bug was never caught");
 }
 
+/* Bounded-counter deltas of just the changed entry let a replica read below zero. */
+CS_TEST(partial_bcounter_deltas_caught)
+{
+    uint32_t bad = 0;
+    for (uint64_t seed = 1; seed <= 300 && bad == 0; seed++) {
+        struct cs_crdt_selftest_report report;
+        if (cs_crdt_selftest_run_type(seed, "bcounter-partial-delta", &report) != 0) {
+            bad++;
+            printf("partial bounded-counter deltas caught at seed %llu: %s\n",
+                   (unsigned long long)seed, report.message);
+            CS_CHECK(strstr(report.message, "below zero") != NULL);
+        }
+    }
+    CS_CHECK_MSG(bad > 0, "the planted bounded-counter bug was never caught");
+}
+
 CS_TEST_MAIN(CS_CASE(suite_passes), CS_CASE(deterministic), CS_CASE(distributed_counter_diverges),
-             CS_CASE(forgetful_orset_caught))
+             CS_CASE(forgetful_orset_caught), CS_CASE(partial_bcounter_deltas_caught))
