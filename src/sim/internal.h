@@ -6,6 +6,7 @@
 #define CS_SIM_INTERNAL_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "consist/sim.h"
 
@@ -72,6 +73,21 @@ static inline uint64_t sim_hash_mix(uint64_t h, uint64_t x)
     h ^= x + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
     h *= 0xff51afd7ed558ccdull;
     return h ^ (h >> 33);
+}
+
+/* sim_hash_bytes: fold bytes into a 64-bit hash, 8 at a time (payloads in the trace hash). */
+static inline uint64_t sim_hash_bytes(uint64_t h, const uint8_t *bytes, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, bytes + i, 8);
+        h = sim_hash_mix(h, w);
+    }
+    uint64_t tail = len; /* the length separates "ab" + "" from "a" + "b" */
+    for (; i < len; i++)
+        tail = tail << 8 | bytes[i];
+    return sim_hash_mix(h, tail);
 }
 
 #endif /* CS_SIM_INTERNAL_H */

@@ -86,7 +86,7 @@ static void trace_text(struct cs_sim *sim, const char *fmt, ...)
 
 void cs_sim_trace(struct cs_sim *sim, const char *line)
 {
-    sim->trace_hash = sim_hash_mix(sim->trace_hash, cs_crc32c(0, line, strlen(line)));
+    sim->trace_hash = sim_hash_bytes(sim->trace_hash, (const uint8_t *)line, strlen(line));
     trace_text(sim, "%s", line);
 }
 
@@ -472,7 +472,7 @@ static void fire(struct cs_sim *sim, struct sim_event *ev)
     switch ((enum sim_event_kind)ev->kind) {
     case SIM_EV_MESSAGE:
         hash_event(sim, ev, ev->u.message.from,
-                   cs_crc32c(0, ev->u.message.bytes, ev->u.message.bytes_len));
+                   sim_hash_bytes(0, ev->u.message.bytes, ev->u.message.bytes_len));
         fire_message(sim, ev);
         return;
     case SIM_EV_TIMER:
