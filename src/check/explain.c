@@ -247,9 +247,9 @@ static void html_op(const struct cs_history *h, const struct html_layout *l, uin
     static const char *const fills[] = {"#9ab", "#5a5", "#d33", "#e80"};
     const struct cs_op *op = &h->ops[index];
     double span = (double)(l->last_event - l->first_event + 1);
-    double x0 = 160.0 + 1200.0 * (double)(op->invoke_event - l->first_event) / span;
+    double x0 = 160.0 + 1170.0 * (double)(op->invoke_event - l->first_event) / span;
     uint32_t ce = op->complete_event == CS_EVENT_NONE ? l->last_event : op->complete_event;
-    double x1 = 160.0 + 1200.0 * (double)(ce - l->first_event + 1) / span;
+    double x1 = 160.0 + 1170.0 * (double)(ce - l->first_event + 1) / span;
     double y = 40.0 + 34.0 * lane_of(l, op->process);
     char buf[256];
     bool open = op->type == CS_TYPE_INFO || op->type == CS_TYPE_INVOKE;
@@ -259,6 +259,14 @@ static void html_op(const struct cs_history *h, const struct html_layout *l, uin
              x0, y, x1 - x0 > 2.0 ? x1 - x0 - 1.0 : 1.0, fills[l->mark[index]],
              open ? " stroke-dasharray=\"4 3\" fill-opacity=\"0.5\"" : "");
     put_text(out, buf);
+    if (open && op->complete_event != CS_EVENT_NONE) {
+        /* Still open to the end: it may take effect any time after. */
+        snprintf(buf, sizeof buf,
+                 "<line x1=\"%.1f\" x2=\"1340\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" "
+                 "stroke-dasharray=\"2 4\"/>",
+                 x1, y + 12.0, y + 12.0);
+        put_text(out, buf);
+    }
     struct cs_buf label;
     cs_buf_init(&label, 4096);
     describe_op(h, index, &label);
@@ -306,14 +314,14 @@ int cs_check_write_html(const struct cs_history *h, const struct cs_check_result
                       "cycle<span class=\"k\" style=\"background:#9ab\"></span>other ops "
                       "(dashed: outcome unknown, open to the end)</div>\n");
         snprintf(buf, sizeof buf,
-                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1380\" height=\"%.0f\">\n"
+                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1350\" height=\"%.0f\">\n"
                  "<text x=\"160\" y=\"24\" font-size=\"12\">time (event order) &#8594;</text>\n",
                  height);
         put_text(out, buf);
         for (uint32_t p = 0; p < l.procs_len; p++) {
             snprintf(buf, sizeof buf,
                      "<text x=\"8\" y=\"%.1f\" font-size=\"12\">process %" PRId64 "</text>"
-                     "<line x1=\"150\" x2=\"1370\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n",
+                     "<line x1=\"150\" x2=\"1340\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n",
                      56.0 + 34.0 * p, l.procs[p], 52.0 + 34.0 * p, 52.0 + 34.0 * p);
             put_text(out, buf);
         }
