@@ -197,6 +197,11 @@ struct cs_sim_reply {
     int error;      /* CS_E code for FAIL/INFO, 0 for OK */
     bool value_nil; /* a read of a never-written register */
     int64_t value;  /* read result; for the set workload a bitmask of elements */
+    /*
+     * Where to go instead (a refusal from a follower naming the leader): the
+     * node id PLUS ONE, so that a zeroed reply means "no hint".
+     */
+    uint32_t redirect;
 };
 
 /* --- the node interface ----------------------------------------------------- */
@@ -467,11 +472,13 @@ enum cs_sim_workload_kind {
 
 /*
  * Which node a client sends to. attempt counts the client's consecutive
- * failures (0 on a fresh start); last_node is where it sent last
- * (UINT32_MAX at first). NULL route: a uniformly random node per op.
+ * failures (0 after a success); last_node is where it sent last
+ * (UINT32_MAX at first); hint is the node the last reply redirected to
+ * (UINT32_MAX if none). NULL route: the hint if there is one, else a
+ * uniformly random node.
  */
 typedef uint32_t (*cs_sim_route_fn)(void *arg, struct cs_rng *rng, uint32_t client,
-                                    uint32_t last_node, uint32_t attempt);
+                                    uint32_t last_node, uint32_t attempt, uint32_t hint);
 
 struct cs_sim_workload_options {
     enum cs_sim_workload_kind kind;

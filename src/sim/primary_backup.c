@@ -69,7 +69,7 @@ static void pb_persist(struct sim_pb_node *n, struct cs_sim_ctx *ctx)
 static void pb_reply(struct cs_sim_ctx *ctx, uint64_t id, enum cs_sim_outcome outcome, int error,
                      bool nil, int64_t value)
 {
-    struct cs_sim_reply r = {id, outcome, error, nil, value};
+    struct cs_sim_reply r = {id, outcome, error, nil, value, 0};
     CS_ASSERT(cs_sim_reply(ctx, &r) == 0);
 }
 

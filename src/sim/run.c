@@ -40,8 +40,9 @@ void cs_sim_run_options_default(struct cs_sim_run_options *opts, uint64_t seed,
 
 /* Primary-backup clients stay with the node that answered and move on when refused. */
 static uint32_t route_sticky(void *arg, struct cs_rng *rng, uint32_t client, uint32_t last_node,
-                             uint32_t attempt)
+                             uint32_t attempt, uint32_t hint)
 {
+    (void)hint;
     uint32_t nodes_len = *(const uint32_t *)arg;
     (void)rng;
     (void)client;

@@ -35,6 +35,7 @@ struct wl_client {
     struct cs_sim_request req;
     uint32_t last_node;
     uint32_t attempt;
+    uint32_t hint; /* redirect from the last reply, UINT32_MAX if none */
 };
 
 struct cs_sim_workload {
@@ -195,9 +196,12 @@ static void client_invoke(struct cs_sim_workload *w, uint32_t index)
     if (w->invoked >= w->opts.ops_max || w->error) return; /* this client is done */
     struct cs_rng *rng = cs_sim_rng(w->sim, CS_SIM_STREAM_WORKLOAD);
     uint32_t n = cs_sim_nodes_len(w->sim);
-    uint32_t node = w->opts.route != NULL
-                        ? w->opts.route(w->opts.route_arg, rng, index, c->last_node, c->attempt)
-                        : (uint32_t)cs_rng_below(rng, n);
+    uint32_t node;
+    if (w->opts.route != NULL) {
+        node = w->opts.route(w->opts.route_arg, rng, index, c->last_node, c->attempt, c->hint);
+    } else {
+        node = c->hint < n ? c->hint : (uint32_t)cs_rng_below(rng, n);
+    }
     CS_ASSERT(node < n);
     c->request_id = w->request_next++;
     c->req.id = c->request_id;
@@ -235,6 +239,9 @@ static void client_finish(struct cs_sim_workload *w, uint32_t index, enum cs_op_
     w->busy--;
     if (type == CS_TYPE_INFO) c->process += w->opts.clients_len;
     c->attempt = type == CS_TYPE_OK ? 0 : c->attempt + 1;
+    c->hint = reply->redirect > 0 && reply->redirect <= cs_sim_nodes_len(w->sim)
+                  ? reply->redirect - 1
+                  : UINT32_MAX;
     client_think(w, index);
 }
 
@@ -251,7 +258,7 @@ static void workload_call(void *arg, struct cs_sim *sim, uint64_t tag)
     }
     CS_ASSERT(TAG_KIND(tag) == TAG_TIMEOUT);
     if (!c->busy || c->request_id != TAG_ID(tag)) return; /* answered in time */
-    struct cs_sim_reply timeout = {c->request_id, CS_SIM_INFO, CS_ETIMEOUT, false, 0};
+    struct cs_sim_reply timeout = {c->request_id, CS_SIM_INFO, CS_ETIMEOUT, false, 0, 0};
     client_finish(w, index, CS_TYPE_INFO, &timeout);
 }
 
@@ -304,6 +311,7 @@ int cs_sim_workload_start(struct cs_sim *sim, const struct cs_sim_workload_optio
     for (uint32_t i = 0; i < opts->clients_len && rc == 0; i++) {
         w->clients[i].process = i;
         w->clients[i].last_node = UINT32_MAX;
+        w->clients[i].hint = UINT32_MAX;
         rc = cs_sim_schedule(sim, 0, workload_call, w, TAG(TAG_THINK, i, 0));
     }
     if (rc != 0) {

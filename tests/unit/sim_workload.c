@@ -15,7 +15,8 @@
 /* One node holding every key; `stale` answers reads with the value before the last change. */
 struct local_store {
     bool stale;
-    bool mute; /* never answer: every op times out */
+    bool mute;      /* never answer: every op times out */
+    uint32_t refer; /* if non-zero, refuse every request and redirect to node refer - 1 */
     bool nil[CS_SIM_KEYS_MAX], prev_nil[CS_SIM_KEYS_MAX];
     int64_t value[CS_SIM_KEYS_MAX], prev[CS_SIM_KEYS_MAX];
 };
@@ -32,6 +33,14 @@ static void local_on_request(void *node, struct cs_sim_ctx *ctx, const struct cs
 {
     struct local_store *s = node;
     if (s->mute) return;
+    if (s->refer) {
+        struct cs_sim_reply no = {.request_id = req->id,
+                                  .outcome = CS_SIM_FAIL,
+                                  .error = CS_ENOTLEADER,
+                                  .redirect = s->refer};
+        CS_CHECK_OK(cs_sim_reply(ctx, &no));
+        return;
+    }
     uint32_t k = req->key;
     struct cs_sim_reply r = {.request_id = req->id, .outcome = CS_SIM_OK};
     switch (req->f) {
@@ -252,5 +261,48 @@ CS_TEST(workload_limits)
     cs_history_free(&h);
 }
 
-CS_TEST_MAIN(CS_CASE(each_kind_valid_and_stale_caught), CS_CASE(kv_history_shape),
-             CS_CASE(timeouts_are_info_with_fresh_processes), CS_CASE(workload_limits))
+/* A refusal's redirect sends the client's next op to the named node. */
+CS_TEST(redirect_is_followed)
+{
+    struct cs_sim_options so;
+    cs_sim_options_default(&so, 8);
+    struct cs_sim *sim;
+    CS_CHECK_OK(cs_sim_create(&so, &sim));
+    struct local_store stores[3];
+    memset(stores, 0, sizeof stores);
+    stores[0].refer = stores[1].refer = 3; /* "ask node 2" */
+    memset(stores[2].nil, 1, sizeof stores[2].nil);
+    for (uint32_t i = 0; i < 3; i++)
+        CS_CHECK_OK(cs_sim_node_attach(sim, i, &local_ops, &stores[i]));
+    CS_CHECK_OK(cs_sim_start(sim));
+    struct cs_history h;
+    cs_history_init(&h, 100);
+    struct cs_sim_workload_options wo = {.kind = CS_SIM_WORKLOAD_REGISTER,
+                                         .clients_len = 3,
+                                         .ops_max = 100,
+                                         .read_ppm = 500000,
+                                         .op_timeout_us = 50000};
+    struct cs_sim_workload *w;
+    CS_CHECK_OK(cs_sim_workload_start(sim, &wo, &h, &w));
+    while (!cs_sim_workload_done(w) && cs_sim_step(sim)) {
+    }
+    uint32_t fails = 0;
+    for (uint32_t i = 0; i < h.ops_len; i++) {
+        if (h.ops[i].type != CS_TYPE_FAIL) continue;
+        fails++;
+        /* The same process's next op followed the redirect to node 2, which serves it. */
+        for (uint32_t j = i + 1; j < h.ops_len; j++) {
+            if (h.ops[j].process != h.ops[i].process) continue;
+            CS_CHECK_EQ(h.ops[j].type, CS_TYPE_OK);
+            break;
+        }
+    }
+    CS_CHECK(fails > 10);
+    cs_sim_destroy(sim);
+    cs_sim_workload_destroy(w);
+    cs_history_free(&h);
+}
+
+CS_TEST_MAIN(CS_CASE(redirect_is_followed), CS_CASE(each_kind_valid_and_stale_caught),
+             CS_CASE(kv_history_shape), CS_CASE(timeouts_are_info_with_fresh_processes),
+             CS_CASE(workload_limits))
