@@ -37,8 +37,11 @@
  * cs_sim_timer_set.
  *
  * Memory: the simulator owns its queue, messages in flight and disks; the
- * history belongs to the caller; node state belongs to the caller (attach passes a pointer, never
- * freed by the simulator). Not thread-safe: one simulator per thread.
+ * history and node state belong to the caller (attach passes a pointer the
+ * simulator never frees). Not thread-safe: one simulator per thread.
+ *
+ * docs/sim.md has the fault catalogue, a worked wiring example and how to
+ * replay a seed.
  */
 #ifndef CONSIST_SIM_H
 #define CONSIST_SIM_H
@@ -614,9 +617,11 @@ struct cs_sim_run_result {
 
 /*
  * cs_sim_run: one seeded run of a protocol under test: build the cluster,
- * run the workload (and the nemesis), heal, let the run drain, then check
- * the history for linearizability. history (caller-initialised, empty, may
- * be NULL) receives the run's history. Invariant failures are counted in
+ * run the workload under the nemesis until every operation has completed
+ * (ok, fail, or info at its timeout), then check the history for
+ * linearizability (register model, with the opts' step budget). history
+ * (initialised with ops_max >= opts->ops_max and empty, or NULL) receives
+ * the run's history. Invariant failures are counted in
  * result->stats.invariant_failures; the run continues so the history can be
  * checked too. Returns 0 with result filled, CS_EINVAL, CS_ENOMEM, or
  * CS_EBUSY (a queue bound hit: a configuration bug).
