@@ -279,6 +279,17 @@ CS_TEST(response_writers)
              strlen(body), body);
     CS_CHECK_EQ(out.len, strlen(full));
     CS_CHECK_MEM(out.data, full, out.len);
+    /* Error messages are cut at 256 bytes. */
+    cs_buf_reset(&out);
+    char longmsg[301];
+    memset(longmsg, 'm', 300);
+    longmsg[300] = '\0';
+    CS_CHECK_OK(cs_http_write_error(&out, 400, longmsg, true));
+    cs_put_u8(&out, 0);
+    const char *msg = strstr((const char *)out.data, "\"message\":\"");
+    CS_CHECK(msg != NULL);
+    CS_CHECK(strspn(msg + 11, "m") == 256);
+    CS_CHECK(memcmp(msg + 11 + 256, "\",", 2) == 0);
     CS_CHECK_STR(cs_http_reason(431), "Request Header Fields Too Large");
     CS_CHECK_STR(cs_http_reason(999), "Unknown");
     cs_buf_free(&out);

@@ -109,6 +109,20 @@ CS_TEST(errors_keep_framing)
     expect_out("+x y\r\n");
     CS_CHECK_OK(cs_resp_write_protocol_error(&w, "invalid bulk length"));
     expect_out("-ERR protocol error: invalid bulk length\r\n");
+    /* A line of CS_RESP_ERROR_BYTES_MAX - 1 characters is whole; one more is cut. */
+    char fits[CS_RESP_ERROR_BYTES_MAX];
+    memset(fits, 'y', sizeof fits);
+    fits[CS_RESP_ERROR_BYTES_MAX - 1 - 4] = '\0'; /* "ERR " + message */
+    CS_CHECK_OK(cs_resp_write_error(&w, "ERR", fits));
+    CS_CHECK_EQ(out.len, 1 + (CS_RESP_ERROR_BYTES_MAX - 1) + 2);
+    CS_CHECK_EQ(out.data[out.len - 3], 'y');
+    cs_buf_reset(&out);
+    fits[CS_RESP_ERROR_BYTES_MAX - 1 - 4] = 'z';
+    fits[CS_RESP_ERROR_BYTES_MAX - 4] = '\0';
+    CS_CHECK_OK(cs_resp_write_error(&w, "ERR", fits));
+    CS_CHECK_EQ(out.len, 1 + (CS_RESP_ERROR_BYTES_MAX - 1) + 2);
+    CS_CHECK_EQ(out.data[out.len - 3], 'y'); /* the 'z' was cut */
+    cs_buf_reset(&out);
     /* Long messages are cut at CS_RESP_ERROR_BYTES_MAX, still one line. */
     char longmsg[2000];
     memset(longmsg, 'z', sizeof longmsg - 1);
@@ -239,6 +253,15 @@ CS_TEST(reader_rejects_malformed)
     }
     struct cs_resp_token tok;
     size_t pos = 0;
+    /* A double of 64 characters is read; 65 are refused. */
+    char dbl[80] = ",1."; /* text after the ',' : "1." and 62 digits */
+    memset(dbl + 3, '5', 62);
+    memcpy(dbl + 65, "\r\n", 3);
+    CS_CHECK_OK(cs_resp_read_token((const uint8_t *)dbl, strlen(dbl), &pos, 100, &tok));
+    CS_CHECK_EQ(tok.type, CS_RESP_DOUBLE);
+    pos = 0;
+    memcpy(dbl + 65, "5\r\n", 4);
+    CS_CHECK_RC(cs_resp_read_token((const uint8_t *)dbl, strlen(dbl), &pos, 100, &tok), CS_EDECODE);
     CS_CHECK_RC(cs_resp_read_token((const uint8_t *)"$101\r\n", 6, &pos, 100, &tok), CS_ETOOBIG);
     CS_CHECK_RC(cs_resp_read_token((const uint8_t *)"*101\r\n", 6, &pos, 100, &tok), CS_ETOOBIG);
     CS_CHECK_OK(cs_resp_read_token((const uint8_t *)"*100\r\n", 6, &pos, 100, &tok));
