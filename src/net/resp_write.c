@@ -21,6 +21,8 @@
 
 /* Digits of a uint64 plus sign: 20 + 1. */
 #define RESP_INT_CHARS_MAX 21
+/* A header line: marker, number, CRLF. */
+#define RESP_HEADER_CHARS_MAX (1 + RESP_INT_CHARS_MAX + 2)
 
 void cs_resp_writer_init(struct cs_resp_writer *w, struct cs_buf *out, int proto)
 {
@@ -40,18 +42,53 @@ static char *resp_format_u64(char *end, uint64_t v)
     return p;
 }
 
-/* <marker><n>\r\n, the header of every length-prefixed type. */
-static int resp_write_header(struct cs_resp_writer *w, char marker, int64_t n)
+/* Format <marker><n>\r\n into tmp; returns its first byte, *len its length. */
+static const char *resp_format_header(char tmp[RESP_HEADER_CHARS_MAX], char marker, int64_t n,
+                                      size_t *len)
 {
-    char tmp[1 + RESP_INT_CHARS_MAX + 2];
-    char *end = tmp + sizeof tmp - 2;
+    char *end = tmp + RESP_HEADER_CHARS_MAX - 2;
     uint64_t magnitude = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
     char *p = resp_format_u64(end, magnitude);
     if (n < 0) *--p = '-';
     *--p = marker;
     end[0] = '\r';
     end[1] = '\n';
-    return cs_put_raw(w->out, p, (size_t)(end + 2 - p));
+    *len = (size_t)(end + 2 - p);
+    return p;
+}
+
+/* <marker><n>\r\n, the header of every length-prefixed type. */
+static int resp_write_header(struct cs_resp_writer *w, char marker, int64_t n)
+{
+    char tmp[RESP_HEADER_CHARS_MAX];
+    size_t len;
+    const char *p = resp_format_header(tmp, marker, n, &len);
+    return cs_put_raw(w->out, p, len);
+}
+
+/*
+ * <marker><prefix_len + len>\r\n<prefix><bytes>\r\n in one reservation, so
+ * a reply past the output limit leaves no partial reply behind.
+ */
+static int resp_write_blob(struct cs_resp_writer *w, char marker, const char *prefix,
+                           size_t prefix_len, const void *bytes, size_t len)
+{
+    CS_ASSERT(len <= (size_t)INT64_MAX - prefix_len);
+    char tmp[RESP_HEADER_CHARS_MAX];
+    size_t header_len;
+    const char *header = resp_format_header(tmp, marker, (int64_t)(prefix_len + len), &header_len);
+    if (len > SIZE_MAX - header_len - prefix_len - 2) return CS_ETOOBIG;
+    int rc = cs_buf_reserve(w->out, header_len + prefix_len + len + 2);
+    if (rc) return rc;
+    uint8_t *p = w->out->data + w->out->len;
+    memcpy(p, header, header_len);
+    p += header_len;
+    if (prefix_len) memcpy(p, prefix, prefix_len);
+    p += prefix_len;
+    if (len) memcpy(p, bytes, len);
+    memcpy(p + len, "\r\n", 2);
+    w->out->len += header_len + prefix_len + len + 2;
+    return 0;
 }
 
 static int resp_write_count(struct cs_resp_writer *w, char marker, size_t count)
@@ -114,14 +151,7 @@ int cs_resp_write_int(struct cs_resp_writer *w, int64_t n)
 
 int cs_resp_write_bulk(struct cs_resp_writer *w, const void *bytes, size_t len)
 {
-    int rc = resp_write_count(w, '$', len);
-    if (rc) return rc;
-    rc = cs_buf_reserve(w->out, len + 2);
-    if (rc) return rc;
-    if (len) memcpy(w->out->data + w->out->len, bytes, len);
-    memcpy(w->out->data + w->out->len + len, "\r\n", 2);
-    w->out->len += len + 2;
-    return 0;
+    return resp_write_blob(w, '$', "", 0, bytes, len);
 }
 
 int cs_resp_write_null(struct cs_resp_writer *w)
@@ -179,15 +209,6 @@ int cs_resp_write_verbatim(struct cs_resp_writer *w, const char *fmt, const void
 {
     CS_ASSERT(strlen(fmt) == 3);
     if (w->proto != 3) return cs_resp_write_bulk(w, text, len);
-    int rc = resp_write_count(w, '=', len + 4);
-    if (rc) return rc;
-    rc = cs_buf_reserve(w->out, len + 6);
-    if (rc) return rc;
-    uint8_t *p = w->out->data + w->out->len;
-    memcpy(p, fmt, 3);
-    p[3] = ':';
-    if (len) memcpy(p + 4, text, len);
-    memcpy(p + 4 + len, "\r\n", 2);
-    w->out->len += len + 6;
-    return 0;
+    char prefix[4] = {fmt[0], fmt[1], fmt[2], ':'};
+    return resp_write_blob(w, '=', prefix, sizeof prefix, text, len);
 }
