@@ -351,7 +351,52 @@ CS_TEST(cluster_invariant_counts_violations)
     cs_sim_destroy(c.sim);
 }
 
-CS_TEST_MAIN(CS_CASE(cluster_invariant_counts_violations), CS_CASE(same_seed_same_run),
+/* Option limits at and one past their maxima; the in-flight bound drops the excess. */
+static void burst_on_timer(void *node, struct cs_sim_ctx *ctx, uint32_t timer_id)
+{
+    (void)node;
+    (void)timer_id;
+    for (int i = 0; i < 5; i++)
+        CS_CHECK_OK(cs_sim_send(ctx, 1, "x", 1));
+    CS_CHECK_OK(cs_sim_timer_set(ctx, CS_SIM_TIMERS_MAX - 1, 1000000)); /* the last id is valid */
+}
+
+CS_TEST(option_limits_and_in_flight_bound)
+{
+    struct cs_sim_options o;
+    cs_sim_options_default(&o, 1);
+    struct cs_sim *sim;
+    o.nodes_len = CS_SIM_NODES_MAX;
+    CS_CHECK_OK(cs_sim_create(&o, &sim));
+    cs_sim_destroy(sim);
+    o.nodes_len = 2;
+    o.events_max = CS_SIM_EVENTS_MAX;
+    CS_CHECK_OK(cs_sim_create(&o, &sim));
+    cs_sim_destroy(sim);
+    o.events_max = CS_SIM_EVENTS_MAX + 1;
+    CS_CHECK_RC(cs_sim_create(&o, &sim), CS_EINVAL);
+    o.events_max = 0;
+    o.messages_in_flight_max = CS_SIM_MESSAGES_IN_FLIGHT_MAX + 1;
+    CS_CHECK_RC(cs_sim_create(&o, &sim), CS_EINVAL);
+    o.messages_in_flight_max = 3;
+    o.link.loss_ppm = 1000001;
+    CS_CHECK_RC(cs_sim_create(&o, &sim), CS_EINVAL);
+    o.link.loss_ppm = 0;
+    static const struct cs_sim_node_ops burst_ops = {
+        .init = big_init, .on_message = ping_on_message, .on_timer = burst_on_timer};
+    struct ping_node nodes[2] = {0};
+    CS_CHECK_OK(cs_sim_create(&o, &sim));
+    for (uint32_t i = 0; i < 2; i++)
+        CS_CHECK_OK(cs_sim_node_attach(sim, i, &burst_ops, &nodes[i]));
+    CS_CHECK_OK(cs_sim_start(sim));
+    cs_sim_run_until(sim, 100000);
+    CS_CHECK_EQ(nodes[1].received_from[0], 3);
+    CS_CHECK_EQ_U64(cs_sim_stats(sim)->messages_overflow, 2);
+    cs_sim_destroy(sim);
+}
+
+CS_TEST_MAIN(CS_CASE(option_limits_and_in_flight_bound),
+             CS_CASE(cluster_invariant_counts_violations), CS_CASE(same_seed_same_run),
              CS_CASE(ties_break_by_schedule_order_and_queue_is_bounded), CS_CASE(message_limits),
              CS_CASE(partition_shapes), CS_CASE(one_way_cut_drops_one_direction),
              CS_CASE(crash_and_restart), CS_CASE(pause_defers_in_order),

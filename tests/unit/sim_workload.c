@@ -303,6 +303,43 @@ CS_TEST(redirect_is_followed)
     cs_history_free(&h);
 }
 
-CS_TEST_MAIN(CS_CASE(redirect_is_followed), CS_CASE(each_kind_valid_and_stale_caught),
-             CS_CASE(kv_history_shape), CS_CASE(timeouts_are_info_with_fresh_processes),
-             CS_CASE(workload_limits))
+/* The set workload adds at most CS_SIM_SET_ELEMENTS_MAX elements per key, then only reads. */
+CS_TEST(set_elements_bounded)
+{
+    struct cs_sim_options so;
+    cs_sim_options_default(&so, 2);
+    so.nodes_len = 1;
+    struct cs_sim *sim;
+    CS_CHECK_OK(cs_sim_create(&so, &sim));
+    struct local_store store;
+    memset(&store, 0, sizeof store);
+    CS_CHECK_OK(cs_sim_node_attach(sim, 0, &local_ops, &store));
+    CS_CHECK_OK(cs_sim_start(sim));
+    struct cs_history h;
+    cs_history_init(&h, 100);
+    struct cs_sim_workload_options wo = {.kind = CS_SIM_WORKLOAD_SET,
+                                         .clients_len = 2,
+                                         .ops_max = 100,
+                                         .keys_len = 1,
+                                         .read_ppm = 0,
+                                         .op_timeout_us = 50000};
+    struct cs_sim_workload *w;
+    CS_CHECK_OK(cs_sim_workload_start(sim, &wo, &h, &w));
+    while (!cs_sim_workload_done(w) && cs_sim_step(sim)) {
+    }
+    uint32_t adds = 0;
+    for (uint32_t i = 0; i < h.ops_len; i++)
+        adds += h.ops[i].f == CS_F_ADD;
+    CS_CHECK_EQ(adds, CS_SIM_SET_ELEMENTS_MAX);
+    const struct cs_op *last = &h.ops[h.ops_len - 1];
+    CS_CHECK_EQ(last->f, CS_F_READ);
+    CS_CHECK_EQ(last->result.kind, CS_VALUE_LIST);
+    CS_CHECK_EQ(last->result.len, CS_SIM_SET_ELEMENTS_MAX);
+    cs_sim_destroy(sim);
+    cs_sim_workload_destroy(w);
+    cs_history_free(&h);
+}
+
+CS_TEST_MAIN(CS_CASE(set_elements_bounded), CS_CASE(redirect_is_followed),
+             CS_CASE(each_kind_valid_and_stale_caught), CS_CASE(kv_history_shape),
+             CS_CASE(timeouts_are_info_with_fresh_processes), CS_CASE(workload_limits))
