@@ -204,6 +204,8 @@ static int sim_abd_run(int argc, char **argv)
         failed += !ok;
         unknown += r.verdict == CS_VERDICT_UNKNOWN;
     }
+    /* Timing goes to stderr, flushed before the summary so the summary is always last. */
+    fflush(stdout);
     fprintf(stderr, "%llu seeds in %.2f s\n", a.seeds, wall_seconds() - start);
     if (unknown) {
         printf(
