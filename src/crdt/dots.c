@@ -152,18 +152,6 @@ static int elems_join_source(struct cs_crdt_table *dst, const struct cs_crdt_ctx
     return 0;
 }
 
-static bool src_holds(const struct cs_crdt_table *src, struct cs_dot d)
-{
-    uint32_t slot = 0;
-    struct crdt_entry *e;
-    while ((e = crdt_table_next(src, &slot)) != NULL) {
-        for (uint32_t i = 0; i < e->aux; i++) {
-            if (crdt_dot_cmp(crdt_elem_dots(e)[i], d) == 0) return true;
-        }
-    }
-    return false;
-}
-
 static bool dot_noted(const struct join_note *note, struct cs_dot d)
 {
     for (uint32_t i = 0; i < note->dots_len; i++) {
@@ -172,20 +160,26 @@ static bool dot_noted(const struct join_note *note, struct cs_dot d)
     return false;
 }
 
-/* A dot of the source's context could remove something from a destination
- * member phase one did not join only if the destination has seen it, the
- * source does not hold it, and no joined member held it. */
-static bool dot_harmless(const struct cs_crdt_table *src, const struct cs_crdt_ctx *dst_ctx,
-                         const struct join_note *note, struct cs_dot d)
+/*
+ * A dot of the source's context can remove something from a destination
+ * member phase one did not join only if the destination has seen it (a state
+ * holds only dots it has seen) and no joined member held it (within one
+ * state a dot is held by one member at most: decoders check it, operations
+ * and joins keep it). Nothing here trusts the source to agree with the
+ * destination about which member a dot belongs to.
+ */
+static bool dot_harmless(const struct cs_crdt_ctx *dst_ctx, const struct join_note *note,
+                         struct cs_dot d)
 {
-    return !crdt_ctx_contains(dst_ctx, d) || src_holds(src, d) || dot_noted(note, d);
+    return !crdt_ctx_contains(dst_ctx, d) || dot_noted(note, d);
 }
 
 #define FAST_PATH_DOTS_MAX 64u
 
 /*
  * The delta fast path: when the source is small and every dot its context
- * covers is harmless, members phase one did not join cannot lose a dot, so
+ * covers is harmless (the new dot of an add is unseen here, its replaced dots
+ * belonged to the member phase one joined), members phase one did not join cannot lose a dot, so
  * phase two (a walk over the whole destination) is skipped. This makes
  * merging an add's delta O(delta) instead of O(set).
  */
@@ -201,11 +195,11 @@ static bool elems_phase_two_needed(const struct cs_crdt_table *src,
     for (uint32_t i = 0; i < src_ctx->vv_len; i++) {
         for (uint64_t c = 1; c <= src_ctx->vv[i].counter; c++) {
             struct cs_dot d = {src_ctx->vv[i].node, c};
-            if (!dot_harmless(src, dst_ctx, note, d)) return true;
+            if (!dot_harmless(dst_ctx, note, d)) return true;
         }
     }
     for (uint32_t i = 0; i < src_ctx->cloud_len; i++) {
-        if (!dot_harmless(src, dst_ctx, note, src_ctx->cloud[i])) return true;
+        if (!dot_harmless(dst_ctx, note, src_ctx->cloud[i])) return true;
     }
     return false;
 }
@@ -337,6 +331,25 @@ static int dots_decode(struct cs_reader *r, struct cs_dot *dots, uint64_t *n)
     return 0;
 }
 
+static int dot_sort_cmp(const void *a, const void *b)
+{
+    return crdt_dot_cmp(*(const struct cs_dot *)a, *(const struct cs_dot *)b);
+}
+
+/* Whether no dot is held by two members (a dot is one add of one member). */
+static bool elems_dots_unique(const struct cs_crdt_table *t)
+{
+    struct crdt_dotvec all = {NULL, 0, 0};
+    bool ok = crdt_elems_dots_into(t, &all) == 0;
+    if (ok && all.len > 1) {
+        qsort(all.dots, all.len, sizeof *all.dots, dot_sort_cmp);
+        for (size_t i = 1; i < all.len && ok; i++)
+            ok = crdt_dot_cmp(all.dots[i - 1], all.dots[i]) != 0;
+    }
+    free(all.dots);
+    return ok;
+}
+
 int crdt_elems_decode(struct cs_crdt_table *t, struct cs_reader *r)
 {
     struct cs_dot dots[CS_CRDT_DOTS_PER_ENTRY_MAX];
@@ -356,7 +369,7 @@ int crdt_elems_decode(struct cs_crdt_table *t, struct cs_reader *r)
         if ((rc = dots_decode(r, dots, &dots_len))) return rc;
         if ((rc = elem_insert(t, m, m_len, dots, dots_len))) return rc;
     }
-    return 0;
+    return elems_dots_unique(t) ? 0 : CS_EDECODE;
 }
 
 size_t crdt_elems_mem_bytes(const struct cs_crdt_table *t)

@@ -193,7 +193,8 @@ static int rank_entry(struct cs_rankmap *m, const void *member, size_t len, stru
         if (e == NULL) return CS_ENOMEM;
         struct rank_payload *pl = payload_of(e);
         cs_pncounter_init(&pl->counter);
-        pl->node = node_new(level_of(e->key, e->key_len));
+        uint32_t level = level_of(e->key, e->key_len);
+        pl->node = node_new(level);
         int rc = pl->node ? crdt_table_insert(&m->table, e) : CS_ENOMEM;
         if (rc) {
             free(pl->node);
@@ -201,7 +202,7 @@ static int rank_entry(struct cs_rankmap *m, const void *member, size_t len, stru
             return rc;
         }
         pl->node->entry = e;
-        pl->node->level = level_of(e->key, e->key_len);
+        pl->node->level = level;
         sl_link(m, pl->node);
     }
     *out = e;

@@ -270,6 +270,10 @@ CS_TEST(unsorted_duplicate_noncanonical)
     /* The same with dot (1,3): valid. */
     const uint8_t seen_dot[] = {HDR(CS_CRDT_ORSET), 1, 1, 3, 0, 1, 1, 'a', 1, 1, 3};
     CS_CHECK_OK(decode_bytes(orset_decode_fresh, seen_dot, sizeof seen_dot));
+    /* One dot held by two members: a dot is one add of one member. */
+    const uint8_t shared_dot[] = {
+        HDR(CS_CRDT_ORSET), 1, 1, 3, 0, 2, 1, 'a', 1, 1, 2, 1, 'b', 1, 1, 2};
+    CS_CHECK_RC(decode_bytes(orset_decode_fresh, shared_dot, sizeof shared_dot), CS_EDECODE);
     /* A member with no dots is not canonical (it would be absent). */
     const uint8_t no_dots[] = {HDR(CS_CRDT_ORSET), 1, 1, 3, 0, 1, 1, 'a', 0};
     CS_CHECK_RC(decode_bytes(orset_decode_fresh, no_dots, sizeof no_dots), CS_EDECODE);
