@@ -256,7 +256,7 @@ static int cmp_edge(const void *a, const void *b)
  * the path on the stack from its target to the top. */
 static int graph_cycle(struct graph *g, uint32_t n, const uint32_t *ops, struct cs_check_result *r)
 {
-    qsort(g->edges, g->len, sizeof *g->edges, cmp_edge);
+    if (g->len > 0) qsort(g->edges, g->len, sizeof *g->edges, cmp_edge);
     uint32_t *first = calloc((size_t)n + 1, sizeof *first);
     uint8_t *color = calloc(n ? n : 1, 1);
     uint32_t *stack = malloc((n ? n : 1) * sizeof *stack);
