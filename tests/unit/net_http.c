@@ -150,6 +150,31 @@ CS_TEST(bad_requests)
            "!411 chunked bodies are not accepted");
 }
 
+/* Requests exactly as curl 7.88 sent them (captured with a socket listener). */
+CS_TEST(curl_requests)
+{
+    static const char get[] = "GET /v1/kv/user%3A42?consistency=linearizable HTTP/1.1\r\n"
+                              "Host: 127.0.0.1:18555\r\nUser-Agent: curl/7.88.1\r\n"
+                              "Accept: */*\r\n\r\n";
+    static const char put[] = "PUT /v1/kv/big%20key HTTP/1.1\r\nHost: 127.0.0.1:18555\r\n"
+                              "User-Agent: curl/7.88.1\r\nAccept: */*\r\nContent-Length: 1500\r\n"
+                              "Content-Type: application/x-www-form-urlencoded\r\n\r\n";
+    char in[sizeof get + sizeof put + 1500];
+    size_t len = 0;
+    memcpy(in, get, sizeof get - 1);
+    len += sizeof get - 1;
+    memcpy(in + len, put, sizeof put - 1);
+    len += sizeof put - 1;
+    memset(in + len, 'x', 1500);
+    len += 1500;
+    in[len] = '\0';
+    char want[1700];
+    snprintf(want, sizeof want,
+             "GET /v1/kv/user:42?consistency=linearizable body= ka;PUT /v1/kv/big key body=%s ka;",
+             in + len - 1500);
+    EXPECT(in, want);
+}
+
 static struct cs_http_limits small(void)
 {
     struct cs_http_limits l;
@@ -295,7 +320,7 @@ CS_TEST(response_writers)
     cs_buf_free(&out);
 }
 
-CS_TEST_MAIN(CS_CASE(requests), CS_CASE(bad_requests), CS_CASE(request_line_limit),
-             CS_CASE(head_limits), CS_CASE(body_limit), CS_CASE(params_limit),
-             CS_CASE(lookups_and_head_done), CS_CASE(buffer_limit_and_stickiness),
-             CS_CASE(response_writers))
+CS_TEST_MAIN(CS_CASE(requests), CS_CASE(curl_requests), CS_CASE(bad_requests),
+             CS_CASE(request_line_limit), CS_CASE(head_limits), CS_CASE(body_limit),
+             CS_CASE(params_limit), CS_CASE(lookups_and_head_done),
+             CS_CASE(buffer_limit_and_stickiness), CS_CASE(response_writers))
