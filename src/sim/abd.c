@@ -356,7 +356,11 @@ static void handle(struct sim_abd_node *n, struct cs_sim_ctx *ctx, uint32_t from
 static void drain(struct sim_abd_node *n, struct cs_sim_ctx *ctx)
 {
     for (uint32_t rounds = 0; n->inbox_len > 0; rounds++) {
-        CS_ASSERT(rounds < 4 * SIM_ABD_INBOX_MAX); /* each self-message chain is short */
+        /*
+         * Bounded: per op a callback delivers at most query, reply, store and
+         * ack to itself, plus the acks a sync releases.
+         */
+        CS_ASSERT(rounds < 4 * SIM_ABD_OPS_MAX + SIM_ABD_ACKS_MAX);
         struct sim_abd_msg m = n->inbox[0];
         memmove(&n->inbox[0], &n->inbox[1], (n->inbox_len - 1) * sizeof m);
         n->inbox_len--;
