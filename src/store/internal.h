@@ -97,6 +97,15 @@ int log_lmdb_open(struct cs_store *store, struct log_groups *groups, struct log_
 int wal_open(const char *dir, uint64_t segment_bytes, struct log_groups *groups,
              struct log_backend **out);
 
+/*
+ * wal_replay_image: recovery of one segment image from memory into groups,
+ * as cs_store_log_open does for a directory (compaction points first, then
+ * every record in order). For the fuzz target. Codes as cs_wal_scan_segment,
+ * plus CS_ECORRUPT for a gap in a group's log, CS_ENOSPACE and CS_ENOMEM.
+ */
+int wal_replay_image(const uint8_t *data, size_t len, struct log_groups *groups,
+                     struct cs_wal_scan *scan);
+
 struct log_backend_ops {
     void (*close)(struct log_backend *b);
     int (*append)(struct log_backend *b, struct log_group *g, const struct cs_raft_entry *entries,

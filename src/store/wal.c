@@ -315,6 +315,25 @@ static int wal_replay_segment(struct wal *w, uint64_t seq, bool last)
     return rc;
 }
 
+/* Pass one: every group's final compaction point, so replay knows it up front. */
+static int wal_compact_record(void *ctx, const struct cs_wal_record *rec)
+{
+    if (rec->type != CS_WAL_COMPACT) return 0;
+    struct log_group *g;
+    int rc = log_groups_get(ctx, rec->group_id, &g);
+    if (rc == 0) wal_mem_compact(g, rec->index, rec->term);
+    return rc;
+}
+
+int wal_replay_image(const uint8_t *data, size_t len, struct log_groups *groups,
+                     struct cs_wal_scan *scan)
+{
+    int rc = cs_wal_scan_segment(data, len, wal_compact_record, groups, scan);
+    if (rc != 0) return rc;
+    struct wal_replay_ctx ctx = {groups, NULL};
+    return cs_wal_scan_segment(data, len, wal_replay_record, &ctx, scan);
+}
+
 /* --- snapshots ---------------------------------------------------------------- */
 
 static int wal_fsync_dir(struct wal *w)
@@ -746,16 +765,6 @@ static int wal_load_snapshots(struct wal *w, const uint64_t *snaps, size_t snaps
         wal_mem_compact(g, meta.index, meta.term);
     }
     return 0;
-}
-
-/* Pass one: every group's final compaction point, so replay knows it up front. */
-static int wal_compact_record(void *ctx, const struct cs_wal_record *rec)
-{
-    if (rec->type != CS_WAL_COMPACT) return 0;
-    struct log_group *g;
-    int rc = log_groups_get(ctx, rec->group_id, &g);
-    if (rc == 0) wal_mem_compact(g, rec->index, rec->term);
-    return rc;
 }
 
 static int wal_scan_compactions(struct wal *w, uint64_t seq)
