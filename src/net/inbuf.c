@@ -46,11 +46,13 @@ static int inbuf_make_room(struct cs_net_inbuf *b, size_t need)
         b->end = used;
         if (b->cap - b->end >= need) return 0;
     }
+    /* Callers never ask past bytes_max, so used + need cannot overflow. */
+    CS_ASSERT(need <= b->bytes_max && used <= b->bytes_max - need);
+    size_t target = used + need;
     size_t cap = b->cap ? b->cap : CS_NET_INBUF_BYTES_INITIAL;
-    while (cap - used < need)
-        cap *= 2;
+    while (cap < target)
+        cap = cap > SIZE_MAX / 2 ? target : cap * 2;
     /* Past bytes_max the extra capacity could never be filled. */
-    CS_ASSERT(used + need <= b->bytes_max);
     if (cap > b->bytes_max) cap = b->bytes_max;
     uint8_t *data = realloc(b->data, cap);
     if (data == NULL) return CS_ENOMEM;
