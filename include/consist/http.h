@@ -40,6 +40,8 @@ extern "C" {
 #define CS_HTTP_REQUEST_LINE_BYTES_MAX_DEFAULT (8u * 1024u)
 /* Longest head: request line, headers and the blank line (past it: 431). */
 #define CS_HTTP_HEAD_BYTES_MAX_DEFAULT (16u * 1024u)
+/* No configuration may raise head_bytes_max past this (a head is parsed twice at worst). */
+#define CS_HTTP_HEAD_BYTES_CEILING (1024u * 1024u)
 /* Most header fields (past it: 431). */
 #define CS_HTTP_HEADERS_MAX_DEFAULT 64
 /* Largest Content-Length (past it: 413); the server lowers it to its value limit. */
@@ -61,7 +63,10 @@ struct cs_http_limits {
 
 void cs_http_limits_default(struct cs_http_limits *limits);
 
-/* cs_http_limits_check: 0, or CS_EINVAL unless 16 <= request line <= head, and others >= 1. */
+/*
+ * cs_http_limits_check: 0, or CS_EINVAL unless 16 <= request line <= head <=
+ * CS_HTTP_HEAD_BYTES_CEILING, 1 <= body <= 1 TiB, and the counts >= 1.
+ */
 int cs_http_limits_check(const struct cs_http_limits *limits);
 
 /* ---- request parser ---------------------------------------------------- */

@@ -56,6 +56,7 @@ int cs_http_limits_check(const struct cs_http_limits *limits)
 {
     if (limits->request_line_bytes_max < 16) return CS_EINVAL;
     if (limits->head_bytes_max < limits->request_line_bytes_max) return CS_EINVAL;
+    if (limits->head_bytes_max > CS_HTTP_HEAD_BYTES_CEILING) return CS_EINVAL;
     if (limits->headers_max == 0 || limits->query_params_max == 0) return CS_EINVAL;
     if (limits->body_bytes_max == 0 || limits->body_bytes_max > ((size_t)1 << 40)) {
         return CS_EINVAL;

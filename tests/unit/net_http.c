@@ -281,6 +281,11 @@ CS_TEST(buffer_limit_and_stickiness)
     cs_http_parser_free(p);
     l.request_line_bytes_max = 8;
     CS_CHECK_RC(cs_http_limits_check(&l), CS_EINVAL);
+    cs_http_limits_default(&l);
+    l.head_bytes_max = CS_HTTP_HEAD_BYTES_CEILING;
+    CS_CHECK_OK(cs_http_limits_check(&l));
+    l.head_bytes_max = CS_HTTP_HEAD_BYTES_CEILING + 1;
+    CS_CHECK_RC(cs_http_limits_check(&l), CS_EINVAL);
     CS_CHECK_RC(cs_http_parser_new(&l, &p), CS_EINVAL);
 }
 
