@@ -42,6 +42,8 @@ extern "C" {
 /* Most arguments in one command. Redis allows INT_MAX; 1 Mi keeps a
  * fully-populated argv at 16 MiB of views. */
 #define CS_RESP_ARGS_MAX_DEFAULT (1024u * 1024u)
+/* No configuration may raise args_max past Redis's own bound (INT_MAX). */
+#define CS_RESP_ARGS_CEILING 2147483647u
 /* Longest inline command line, newline included (Redis PROTO_INLINE_MAX_SIZE). */
 #define CS_RESP_INLINE_BYTES_MAX_DEFAULT (64u * 1024u)
 /* Most unconsumed bytes buffered per client (Redis client-query-buffer-limit
@@ -71,8 +73,8 @@ void cs_resp_limits_default(struct cs_resp_limits *limits);
 
 /*
  * cs_resp_limits_check: 0 if the limits are usable together, else CS_EINVAL:
- * every limit > 0, args_max >= 1, and the query buffer can hold one maximal
- * bulk with its framing and one maximal inline line.
+ * every limit > 0, args_max <= CS_RESP_ARGS_CEILING, and the query buffer
+ * can hold one maximal bulk with its framing and one maximal inline line.
  */
 int cs_resp_limits_check(const struct cs_resp_limits *limits);
 

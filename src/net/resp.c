@@ -66,6 +66,7 @@ int cs_resp_limits_check(const struct cs_resp_limits *limits)
     if (limits->bulk_bytes_max == 0 || limits->args_max == 0) return CS_EINVAL;
     if (limits->inline_bytes_max < 2) return CS_EINVAL;
     if (limits->bulk_bytes_max > (size_t)INT64_MAX / 2) return CS_EINVAL;
+    if (limits->args_max > CS_RESP_ARGS_CEILING) return CS_EINVAL;
     /* One maximal bulk with its "*1\r\n$<len>\r\n" and trailing CRLF. */
     size_t framing = 2 * CS_RESP_HEADER_LINE_BYTES_MAX + 2;
     if (limits->query_buffer_bytes_max < limits->bulk_bytes_max + framing) return CS_EINVAL;

@@ -244,6 +244,10 @@ CS_TEST(limits_check)
     cs_resp_limits_default(&l);
     l.args_max = 0;
     CS_CHECK_RC(cs_resp_limits_check(&l), CS_EINVAL);
+    l.args_max = CS_RESP_ARGS_CEILING;
+    CS_CHECK_OK(cs_resp_limits_check(&l));
+    l.args_max = (size_t)CS_RESP_ARGS_CEILING + 1;
+    CS_CHECK_RC(cs_resp_limits_check(&l), CS_EINVAL);
 }
 
 /* Limits changed on a live parser: tight before AUTH, the defaults after. */
