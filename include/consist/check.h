@@ -62,7 +62,7 @@ extern "C" {
 /* Bytes of one string value or key. */
 #define CS_HISTORY_STRING_LEN_MAX (1u << 20)
 /* Items of all lists (cas pairs, txn micro-ops, set reads) together. */
-#define CS_HISTORY_LIST_ITEMS_MAX (1u << 24)
+#define CS_HISTORY_LIST_ITEMS_MAX (1u << 22)
 /* Items of one list. */
 #define CS_HISTORY_LIST_LEN_MAX 65536u
 /* Nesting of lists inside a value ([[:r 1 nil] [:w 2 3]] has depth 2). */

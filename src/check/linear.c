@@ -10,18 +10,21 @@
  * list; at a return whose op is not yet linearized it backtracks. All on an
  * explicit stack no deeper than the partition's op count.
  *
- * Four facts keep it fast and sound:
+ * Five facts keep it fast and sound:
  *   - ops with unknown outcome always step (their results are not checked),
  *     so once every op with a known outcome is placed the rest can follow at
  *     the end: the search stops there instead of placing them one by one;
- *   - a configuration that placed fewer unknown ops dominates one with the
- *     same known ops and state that placed more (memo.h), which collapses the
- *     2^info ways of having placed info ops;
+ *   - candidates are tried known outcome first, unknown after: the same
+ *     space, but an info op rarely needs to go early, so valid histories
+ *     finish sooner;
  *   - a pure op (a read, a failed cas: accepted means the state is kept)
  *     that may go next and is accepted goes next, without branching: any
  *     linearization that places it later stays one when it moves up to here,
  *     since nothing it precedes changes and real time allows it. So reads,
  *     usually most of a history, never multiply the search;
+ *   - after each step that changed the state, the pending entries are walked
+ *     once: a pending read that no op allowed before it can satisfy means a
+ *     dead end now, not after exploring every order of the ops before it;
  *   - the memo key's hash is kept incrementally (Zobrist), so a step costs a
  *     model step, a few word operations and one probe.
  */
@@ -50,9 +53,7 @@ struct lin_search {
     struct cs_check_work *work;
     const struct cs_cop *cops; /* ops with known outcome first, then unknown */
     uint32_t n;
-    uint32_t known;     /* cops[0..known) have a known outcome */
-    uint32_t *bit_word; /* cop -> word of its bit */
-    uint64_t *bit_mask; /* cop -> its bit */
+    uint32_t known; /* cops[0..known) have a known outcome */
     /* Entries 1..2n; 0 is the head, 2n + 1 the tail. */
     uint32_t *next, *prev;
     uint32_t *entry_op; /* entry -> cop index << 1 | 1 if return */
@@ -88,21 +89,16 @@ static void lin_free(struct lin_search *s)
     free(s->ret_of);
     free(s->bits);
     free(s->zobrist);
-    free(s->bit_word);
-    free(s->bit_mask);
     free(s->stack);
     free(s->best);
     cs_memo_free(&s->memo);
 }
 
-/* lin_build: entries in real-time order, linked; bit positions: known ops
- * in the first words, unknown ops in the words after. */
+/* lin_build: entries in real-time order, linked. */
 static int lin_build(struct lin_search *s, const struct cs_history *h)
 {
     uint32_t n = s->n;
-    uint32_t words_known = (s->known + 63) / 64;
-    uint32_t words_unknown = (n - s->known + 63) / 64;
-    uint32_t words = words_known + words_unknown;
+    uint32_t words = (n + 63) / 64;
     struct entry_key *keys = malloc(((size_t)2 * n + 1) * sizeof *keys);
     s->next = malloc(((size_t)2 * n + 2) * sizeof *s->next);
     s->prev = malloc(((size_t)2 * n + 2) * sizeof *s->prev);
@@ -110,12 +106,10 @@ static int lin_build(struct lin_search *s, const struct cs_history *h)
     s->ret_of = malloc(((size_t)n + 1) * sizeof *s->ret_of);
     s->bits = calloc(words ? words : 1, sizeof *s->bits);
     s->zobrist = malloc(((size_t)n + 1) * sizeof *s->zobrist);
-    s->bit_word = malloc(((size_t)n + 1) * sizeof *s->bit_word);
-    s->bit_mask = malloc(((size_t)n + 1) * sizeof *s->bit_mask);
     s->stack = malloc(((size_t)n + 1) * sizeof *s->stack);
     s->best = malloc(((size_t)n + 1) * sizeof *s->best);
     if (!keys || !s->next || !s->prev || !s->entry_op || !s->ret_of || !s->bits || !s->zobrist ||
-        !s->bit_word || !s->bit_mask || !s->stack || !s->best) {
+        !s->stack || !s->best) {
         free(keys);
         return CS_ENOMEM;
     }
@@ -129,9 +123,6 @@ static int lin_build(struct lin_search *s, const struct cs_history *h)
         keys[2 * i + 1].entry_op = i << 1 | 1u;
         bool known = i < s->known;
         CS_ASSERT(known == !s->cops[i].unknown);
-        uint32_t bit = known ? i : words_known * 64 + (i - s->known);
-        s->bit_word[i] = bit / 64;
-        s->bit_mask[i] = 1ull << (bit % 64);
         s->zobrist[i] = cs_check_mix64(0x9e3779b97f4a7c15ull * (i + 1));
     }
     qsort(keys, (size_t)2 * n, sizeof *keys, cmp_entry_key);
@@ -144,7 +135,7 @@ static int lin_build(struct lin_search *s, const struct cs_history *h)
         s->prev[e] = e - 1;
     }
     free(keys);
-    cs_memo_init(&s->memo, words_known + words_unknown, 0);
+    cs_memo_init(&s->memo, words ? words : 1);
     return 0;
 }
 
@@ -243,7 +234,7 @@ static int lin_search_run(struct lin_search *s, struct cs_check_work *w, uint64_
             if (ok < 0) return ok;
             if (ok) {
                 bool pure = cop_pure(c);
-                s->bits[s->bit_word[i]] ^= s->bit_mask[i];
+                s->bits[i / 64] ^= 1ull << (i % 64);
                 hash ^= s->zobrist[i];
                 int fresh = cs_memo_insert(&s->memo, s->bits, next,
                                            hash ^ cs_check_mix64(next + 0x51ed27u));
@@ -265,7 +256,7 @@ static int lin_search_run(struct lin_search *s, struct cs_check_work *w, uint64_
                     if (required == 0 || pure || !lin_dead_end(s, state)) continue;
                     goto backtrack; /* undo the op just placed, try the next */
                 }
-                s->bits[s->bit_word[i]] ^= s->bit_mask[i];
+                s->bits[i / 64] ^= 1ull << (i % 64);
                 hash ^= s->zobrist[i];
                 /* A pure op that could go next leads only to a dead end: so
                    does every other choice here. */
@@ -289,7 +280,7 @@ static int lin_search_run(struct lin_search *s, struct cs_check_work *w, uint64_
             if (s->depth < s->best_low) s->best_low = s->depth;
             uint32_t j = s->entry_op[f.entry] >> 1;
             state = f.state;
-            s->bits[s->bit_word[j]] ^= s->bit_mask[j];
+            s->bits[j / 64] ^= 1ull << (j % 64);
             hash ^= s->zobrist[j];
             unlift(s, f.entry);
             required += !s->cops[j].unknown;

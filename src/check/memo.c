@@ -3,18 +3,17 @@
  */
 #include "check/memo.h"
 
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
 #include "consist/error.h"
 
-void cs_memo_init(struct cs_memo *memo, uint32_t words_exact, uint32_t words_subset)
+void cs_memo_init(struct cs_memo *memo, uint32_t words)
 {
+    CS_ASSERT(words > 0);
     memset(memo, 0, sizeof *memo);
-    memo->words_exact = words_exact;
-    memo->words_subset = words_subset;
+    memo->words = words;
 }
 
 void cs_memo_free(struct cs_memo *memo)
@@ -46,24 +45,14 @@ static int memo_grow(struct cs_memo *memo)
 
 static int arena_reserve(struct cs_memo *memo)
 {
-    uint32_t words = memo->words_exact + memo->words_subset;
-    if (memo->arena_len + words <= memo->arena_cap) return 0;
-    uint64_t cap = memo->arena_cap ? memo->arena_cap * 2 : 4096u * (words ? words : 1);
+    if (memo->arena_len + memo->words <= memo->arena_cap) return 0;
+    uint64_t cap = memo->arena_cap ? memo->arena_cap * 2 : 4096u * memo->words;
     uint64_t *arena = realloc(memo->arena, cap * sizeof *arena);
     if (arena == NULL) return CS_ENOMEM;
     memo->memory_bytes += (cap - memo->arena_cap) * sizeof *arena;
     memo->arena = arena;
     memo->arena_cap = cap;
     return 0;
-}
-
-/* dominated: stored's unknown part is a subset of bits' unknown part. */
-static bool dominated(const uint64_t *stored, const uint64_t *bits, uint32_t words)
-{
-    for (uint32_t i = 0; i < words; i++) {
-        if (stored[i] & ~bits[i]) return false;
-    }
-    return true;
 }
 
 int cs_memo_insert(struct cs_memo *memo, const uint64_t *bits, uint64_t state, uint64_t hash)
@@ -75,32 +64,21 @@ int cs_memo_insert(struct cs_memo *memo, const uint64_t *bits, uint64_t state, u
     }
     uint64_t mask = memo->cap - 1;
     uint64_t i = hash & mask;
-    uint32_t exact = memo->words_exact;
-    uint32_t words = exact + memo->words_subset;
-    uint32_t variants = 0;
-    uint64_t victim = 0;
+    size_t bytes = memo->words * sizeof(uint64_t);
     for (; memo->slots[i].hash != 0; i = (i + 1) & mask) {
         const struct cs_memo_slot *s = &memo->slots[i];
-        if (s->hash != hash || s->state != state) continue;
-        const uint64_t *stored = memo->arena + s->bits;
-        if (memcmp(stored, bits, exact * sizeof(uint64_t)) != 0) continue;
-        if (dominated(stored + exact, bits + exact, memo->words_subset)) return 0;
-        if (variants++ == 0) victim = i;
-    }
-    /* Forgetting a recorded configuration is always sound (the memo only
-       saves work), so the variants of one key stay few and probes short. */
-    if (variants >= CS_MEMO_VARIANTS_MAX) {
-        memcpy(memo->arena + memo->slots[victim].bits + exact, bits + exact,
-               memo->words_subset * sizeof(uint64_t));
-        return 1;
+        if (s->hash == hash && s->state == state &&
+            memcmp(memo->arena + s->bits, bits, bytes) == 0) {
+            return 0;
+        }
     }
     int rc = arena_reserve(memo);
     if (rc) return rc;
-    memcpy(memo->arena + memo->arena_len, bits, words * sizeof(uint64_t));
+    memcpy(memo->arena + memo->arena_len, bits, bytes);
     memo->slots[i].hash = hash;
     memo->slots[i].state = state;
     memo->slots[i].bits = memo->arena_len;
-    memo->arena_len += words;
+    memo->arena_len += memo->words;
     memo->len++;
     CS_DEBUG_ASSERT(memo->len * 2 <= memo->cap);
     return 1;

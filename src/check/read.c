@@ -64,6 +64,10 @@ static int read_map(struct cs_scan *s)
         cs_scan_space(s);
         if (s->p < s->end && *s->p == '}') {
             s->p++;
+            if (s->p - start > (ptrdiff_t)CS_HISTORY_EDN_MAP_BYTES_MAX) {
+                return cs_scan_fail(s, CS_ETOOBIG, "map longer than %u bytes",
+                                    CS_HISTORY_EDN_MAP_BYTES_MAX);
+            }
             break;
         }
         if (!s->edn) {

@@ -387,7 +387,7 @@ static int seq_setup(struct seq_search *s, const struct cs_history *h, const uin
     }
     s->proc_start[procs] = n;
     free(order);
-    cs_memo_init(&s->memo, words ? words : 1, 0);
+    cs_memo_init(&s->memo, words ? words : 1);
     return 0;
 }
 

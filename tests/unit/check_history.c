@@ -109,6 +109,80 @@ CS_TEST(string_and_list_limits)
     cs_history_free(&h);
 }
 
+CS_TEST(open_ops_at_limit_and_one_past)
+{
+    struct cs_history h;
+    cs_history_init(&h, 0);
+    for (uint32_t p = 0; p < CS_HISTORY_OPEN_MAX; p++) {
+        CS_CHECK_OK(cs_history_invoke(&h, p, CS_F_READ, CS_KEY_NONE, cs_value_nil(), p));
+    }
+    CS_CHECK_RC(cs_history_invoke(&h, -1, CS_F_READ, CS_KEY_NONE, cs_value_nil(), 0), CS_ETOOBIG);
+    /* Closing one makes room again. */
+    CS_CHECK_OK(cs_history_complete(&h, 7, CS_TYPE_OK, CS_F_READ, cs_value_int(1), 1));
+    CS_CHECK_OK(cs_history_invoke(&h, -1, CS_F_READ, CS_KEY_NONE, cs_value_nil(), 0));
+    CS_CHECK_EQ(h.ops_len, CS_HISTORY_OPEN_MAX + 1);
+    cs_history_free(&h);
+}
+
+CS_TEST(string_bytes_at_limit_and_one_past)
+{
+    struct cs_history h;
+    cs_history_init(&h, 0);
+    char *big = malloc(CS_HISTORY_STRING_LEN_MAX);
+    CS_CHECK(big != NULL);
+    memset(big, 'a', CS_HISTORY_STRING_LEN_MAX);
+    uint32_t id;
+    for (uint32_t i = 0; i < CS_HISTORY_STRING_BYTES_MAX / CS_HISTORY_STRING_LEN_MAX; i++) {
+        memcpy(big, &i, sizeof i); /* distinct strings */
+        CS_CHECK_OK(cs_history_intern(&h, big, CS_HISTORY_STRING_LEN_MAX, &id));
+    }
+    CS_CHECK_EQ(h.string_bytes_len, CS_HISTORY_STRING_BYTES_MAX);
+    CS_CHECK_RC(cs_history_intern(&h, "b", 1, &id), CS_ETOOBIG);
+    CS_CHECK_OK(cs_history_intern(&h, big, CS_HISTORY_STRING_LEN_MAX, &id)); /* already there */
+    free(big);
+    cs_history_free(&h);
+}
+
+CS_TEST(list_items_at_limit_and_one_past)
+{
+    struct cs_history h;
+    cs_history_init(&h, 0);
+    struct cs_value *items = calloc(CS_HISTORY_LIST_LEN_MAX, sizeof *items);
+    CS_CHECK(items != NULL);
+    struct cs_value v;
+    for (uint32_t i = 0; i < CS_HISTORY_LIST_ITEMS_MAX / CS_HISTORY_LIST_LEN_MAX; i++) {
+        CS_CHECK_OK(cs_history_value_list(&h, items, CS_HISTORY_LIST_LEN_MAX, &v));
+    }
+    CS_CHECK_EQ(h.items_len, CS_HISTORY_LIST_ITEMS_MAX);
+    CS_CHECK_RC(cs_history_value_list(&h, items, 1, &v), CS_ETOOBIG);
+    CS_CHECK_OK(cs_history_value_list(&h, items, 0, &v));
+    free(items);
+    cs_history_free(&h);
+}
+
+CS_TEST(edn_map_bytes_at_limit_and_one_past)
+{
+    static const char head[] = "{:process 1 :type :invoke :f :read :value \"";
+    static const char tail[] = "\"}";
+    size_t len = CS_HISTORY_EDN_MAP_BYTES_MAX + 1;
+    char *text = malloc(len + 1);
+    CS_CHECK(text != NULL);
+    struct cs_history h;
+    struct cs_parse_error err;
+    cs_history_init(&h, 0);
+    for (size_t total = len - 1; total <= len; total++) {
+        size_t body = total - (sizeof head - 1) - (sizeof tail - 1);
+        memcpy(text, head, sizeof head - 1);
+        memset(text + sizeof head - 1, 'x', body);
+        memcpy(text + sizeof head - 1 + body, tail, sizeof tail - 1);
+        int rc = cs_history_parse(&h, CS_FORMAT_EDN, text, total, &err);
+        CS_CHECK_EQ(rc, total == CS_HISTORY_EDN_MAP_BYTES_MAX ? CS_OK : CS_ETOOBIG);
+        cs_history_reset(&h);
+    }
+    free(text);
+    cs_history_free(&h);
+}
+
 CS_TEST(value_depth_at_limit_and_one_past)
 {
     char ok_text[256], bad_text[256];
@@ -284,6 +358,9 @@ CS_TEST(jsonl_round_trip)
 
 CS_TEST_MAIN(CS_CASE(pairs_invoke_with_completion), CS_CASE(ops_max_at_limit_and_one_past),
              CS_CASE(ops_max_constant_at_limit_and_one_past), CS_CASE(string_and_list_limits),
+             CS_CASE(open_ops_at_limit_and_one_past), CS_CASE(string_bytes_at_limit_and_one_past),
+             CS_CASE(list_items_at_limit_and_one_past),
+             CS_CASE(edn_map_bytes_at_limit_and_one_past),
              CS_CASE(value_depth_at_limit_and_one_past), CS_CASE(line_length_limit),
              CS_CASE(malformed_lines_name_the_line), CS_CASE(edn_multiline_comments_nemesis_txn),
              CS_CASE(etcd_lines), CS_CASE(jsonl_round_trip))
