@@ -152,56 +152,19 @@ static int elems_join_source(struct cs_crdt_table *dst, const struct cs_crdt_ctx
     return 0;
 }
 
-static bool dot_noted(const struct join_note *note, struct cs_dot d)
-{
-    for (uint32_t i = 0; i < note->dots_len; i++) {
-        if (crdt_dot_cmp(note->dots[i], d) == 0) return true;
-    }
-    return false;
-}
-
 /*
- * A dot of the source's context can remove something from a destination
- * member phase one did not join only if the destination has seen it (a state
- * holds only dots it has seen) and no joined member held it (within one
- * state a dot is held by one member at most: decoders check it, operations
- * and joins keep it). Nothing here trusts the source to agree with the
- * destination about which member a dot belongs to.
- */
-static bool dot_harmless(const struct cs_crdt_ctx *dst_ctx, const struct join_note *note,
-                         struct cs_dot d)
-{
-    return !crdt_ctx_contains(dst_ctx, d) || dot_noted(note, d);
-}
-
-#define FAST_PATH_DOTS_MAX 64u
-
-/*
- * The delta fast path: when the source is small and every dot its context
- * covers is harmless (the new dot of an add is unseen here, its replaced dots
- * belonged to the member phase one joined), members phase one did not join cannot lose a dot, so
- * phase two (a walk over the whole destination) is skipped. This makes
- * merging an add's delta O(delta) instead of O(set).
+ * The delta fast path: members phase one did not join cannot lose a dot when
+ * the source is small and every dot its context covers is harmless (the new
+ * dot of an add is unseen here; its replaced dots belonged to the member phase
+ * one joined). Phase two, a walk over the whole destination, is then skipped:
+ * merging an add's delta is O(delta) instead of O(set).
  */
 static bool elems_phase_two_needed(const struct cs_crdt_table *src,
                                    const struct cs_crdt_ctx *src_ctx,
                                    const struct cs_crdt_ctx *dst_ctx, const struct join_note *note)
 {
     if (note->overflow || src->len > JOIN_NOTE_ENTRIES_MAX) return true;
-    uint64_t total = src_ctx->cloud_len;
-    for (uint32_t i = 0; i < src_ctx->vv_len; i++)
-        total += src_ctx->vv[i].counter;
-    if (total > FAST_PATH_DOTS_MAX) return true;
-    for (uint32_t i = 0; i < src_ctx->vv_len; i++) {
-        for (uint64_t c = 1; c <= src_ctx->vv[i].counter; c++) {
-            struct cs_dot d = {src_ctx->vv[i].node, c};
-            if (!dot_harmless(dst_ctx, note, d)) return true;
-        }
-    }
-    for (uint32_t i = 0; i < src_ctx->cloud_len; i++) {
-        if (!dot_harmless(dst_ctx, note, src_ctx->cloud[i])) return true;
-    }
-    return false;
+    return !crdt_ctx_harmless(src_ctx, dst_ctx, note->dots, note->dots_len);
 }
 
 static void note_unmark(struct join_note *note)
@@ -627,6 +590,42 @@ bool crdt_fun_within(const struct cs_crdt_dotfun *f, const struct cs_crdt_ctx *c
 {
     for (uint32_t i = 0; i < f->len; i++) {
         if (!crdt_ctx_contains(ctx, f->items[i].dot)) return false;
+    }
+    return true;
+}
+
+static bool dot_in(const struct cs_dot *dots, size_t dots_len, struct cs_dot d)
+{
+    for (size_t i = 0; i < dots_len; i++) {
+        if (crdt_dot_cmp(dots[i], d) == 0) return true;
+    }
+    return false;
+}
+
+/*
+ * A dot of the source's context can remove something from a destination
+ * member (or field) the first phase did not join only if the destination has
+ * seen it (a state holds only dots it has seen) and no joined member held it
+ * (within one state a dot is held in one place at most: decoders check it,
+ * operations and joins keep it). Nothing here trusts the source to agree with
+ * the destination about where a dot lives.
+ */
+bool crdt_ctx_harmless(const struct cs_crdt_ctx *src_ctx, const struct cs_crdt_ctx *dst_ctx,
+                       const struct cs_dot *noted, size_t noted_len)
+{
+    uint64_t total = src_ctx->cloud_len;
+    for (uint32_t i = 0; i < src_ctx->vv_len; i++)
+        total += src_ctx->vv[i].counter;
+    if (total > CRDT_HARMLESS_DOTS_MAX) return false;
+    for (uint32_t i = 0; i < src_ctx->vv_len; i++) {
+        for (uint64_t c = 1; c <= src_ctx->vv[i].counter; c++) {
+            struct cs_dot d = {src_ctx->vv[i].node, c};
+            if (crdt_ctx_contains(dst_ctx, d) && !dot_in(noted, noted_len, d)) return false;
+        }
+    }
+    for (uint32_t i = 0; i < src_ctx->cloud_len; i++) {
+        struct cs_dot d = src_ctx->cloud[i];
+        if (crdt_ctx_contains(dst_ctx, d) && !dot_in(noted, noted_len, d)) return false;
     }
     return true;
 }

@@ -150,6 +150,16 @@ int crdt_elems_dots_into(const struct cs_crdt_table *t, struct crdt_dotvec *v);
 /* Whether every dot held in t is in ctx (decoders: a state never holds an unseen dot). */
 bool crdt_elems_within(const struct cs_crdt_table *t, const struct cs_crdt_ctx *ctx);
 
+/*
+ * The delta fast path of a join: true if no dot of src_ctx can be held by a
+ * destination entry the first phase did not join, given the dots `noted`
+ * that the joined entries held before. Gives up (false) past
+ * CRDT_HARMLESS_DOTS_MAX dots in src_ctx: then the caller walks.
+ */
+#define CRDT_HARMLESS_DOTS_MAX 64u
+bool crdt_ctx_harmless(const struct cs_crdt_ctx *src_ctx, const struct cs_crdt_ctx *dst_ctx,
+                       const struct cs_dot *noted, size_t noted_len);
+
 /* ---- dot functions ---- */
 void crdt_fun_init(struct cs_crdt_dotfun *f);
 void crdt_fun_free(struct cs_crdt_dotfun *f);

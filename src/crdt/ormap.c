@@ -137,9 +137,62 @@ static void map_unmark(struct cs_crdt_table *t)
         e->aux = 0;
 }
 
+/* What phase one joined, for the delta fast path (bounded; past the bounds
+ * phase two simply runs). */
+#define MAP_NOTE_ENTRIES_MAX 64u
+#define MAP_NOTE_DOTS_MAX    256u
+
+struct map_note {
+    struct crdt_entry *entries[MAP_NOTE_ENTRIES_MAX];
+    uint32_t entries_len;
+    struct cs_dot dots[MAP_NOTE_DOTS_MAX];
+    uint32_t dots_len;
+    bool overflow;
+};
+
+static void note_dot(struct map_note *note, struct cs_dot d)
+{
+    if (note->dots_len == MAP_NOTE_DOTS_MAX) {
+        note->overflow = true;
+        return;
+    }
+    note->dots[note->dots_len++] = d;
+}
+
+/* Note every dot under field e (stops early once the note overflows). */
+static void note_field_dots(const struct crdt_entry *e, struct map_note *note)
+{
+    const union field_value *v = field_value(e);
+    if (kind_is_fun(field_kind(e))) {
+        for (uint32_t i = 0; i < v->fun.len && !note->overflow; i++)
+            note_dot(note, v->fun.items[i].dot);
+        return;
+    }
+    uint32_t slot = 0;
+    struct crdt_entry *x;
+    while (!note->overflow && (x = crdt_table_next(&v->table, &slot)) != NULL) {
+        if (field_kind(e) == CS_ORMAP_SET) {
+            for (uint32_t i = 0; i < x->aux; i++)
+                note_dot(note, crdt_elem_dots(x)[i]);
+        } else {
+            note_field_dots(x, note);
+        }
+    }
+}
+
+static void note_joined(struct map_note *note, struct crdt_entry *f)
+{
+    f->aux = FIELD_JOINED;
+    if (note->entries_len == MAP_NOTE_ENTRIES_MAX) {
+        note->overflow = true;
+        return;
+    }
+    note->entries[note->entries_len++] = f;
+}
+
 static int map_join_source(struct cs_crdt_table *dst, const struct cs_crdt_ctx *dst_ctx,
                            const struct cs_crdt_table *src, const struct cs_crdt_ctx *src_ctx,
-                           uint32_t depth)
+                           uint32_t depth, struct map_note *note)
 {
     uint32_t slot = 0;
     struct crdt_entry *e;
@@ -147,19 +200,22 @@ static int map_join_source(struct cs_crdt_table *dst, const struct cs_crdt_ctx *
     while ((e = crdt_table_next(src, &slot)) != NULL) {
         struct crdt_entry *f = crdt_table_find(dst, e->key, e->key_len);
         if (f != NULL) {
+            note_field_dots(f, note); /* what it held before the join */
             if ((rc = field_join(f, dst_ctx, e, src_ctx, depth))) return rc;
             if (field_bottom(f)) {
                 field_drop(dst, f, depth);
             } else {
-                f->aux = FIELD_JOINED;
+                note_joined(note, f);
             }
             continue;
         }
         if ((f = field_new(e->key, e->key_len)) == NULL) return CS_ENOMEM;
         rc = field_join(f, dst_ctx, e, src_ctx, depth);
         if (rc == 0 && !field_bottom(f)) {
-            f->aux = FIELD_JOINED;
-            if ((rc = crdt_table_insert(dst, f)) == 0) continue;
+            if ((rc = crdt_table_insert(dst, f)) == 0) {
+                note_joined(note, f);
+                continue;
+            }
         }
         field_free(f, depth);
         if (rc) return rc;
@@ -172,11 +228,20 @@ static int map_join(struct cs_crdt_table *dst, const struct cs_crdt_ctx *dst_ctx
                     uint32_t depth)
 {
     if (depth >= CS_CRDT_DEPTH_MAX) return CS_ETOOBIG;
-    int rc = map_join_source(dst, dst_ctx, src, src_ctx, depth);
+    struct map_note note;
+    note.entries_len = note.dots_len = 0;
+    note.overflow = false;
+    int rc = map_join_source(dst, dst_ctx, src, src_ctx, depth, &note);
     bool src_saw_nothing = src_ctx->vv_len == 0 && src_ctx->cloud_len == 0;
     if (rc || src_saw_nothing) {
         map_unmark(dst);
         return rc;
+    }
+    /* The delta fast path: no field phase one left alone can lose a dot. */
+    if (!note.overflow && crdt_ctx_harmless(src_ctx, dst_ctx, note.dots, note.dots_len)) {
+        for (uint32_t i = 0; i < note.entries_len; i++)
+            note.entries[i]->aux = 0;
+        return 0;
     }
     /* Fields only the destination holds: drop what the source saw removed. */
     uint32_t slot = 0;
@@ -346,6 +411,26 @@ static int map_decode(struct cs_crdt_table *t, struct cs_reader *r, uint32_t dep
     return 0;
 }
 
+static int dot_sort_cmp(const void *a, const void *b)
+{
+    return crdt_dot_cmp(*(const struct cs_dot *)a, *(const struct cs_dot *)b);
+}
+
+/* Whether every dot is held in one place only (a dot is one write). */
+static bool map_dots_unique(const struct cs_crdt_table *t)
+{
+    struct crdt_dotvec all = {NULL, 0, 0};
+    bool ok = map_dots_into(t, &all) == 0;
+    if (ok && all.len > 1) {
+        qsort(all.dots, all.len, sizeof *all.dots, dot_sort_cmp);
+        for (size_t i = 1; i < all.len && ok; i++) {
+            ok = crdt_dot_cmp(all.dots[i - 1], all.dots[i]) != 0;
+        }
+    }
+    free(all.dots);
+    return ok;
+}
+
 /* ---- public: lifecycle, join, order, encoding ---- */
 
 void cs_ormap_init(struct cs_ormap *m)
@@ -407,6 +492,7 @@ int cs_ormap_decode(struct cs_ormap *m, const void *data, size_t len)
     if (rc == 0) rc = crdt_ctx_decode(&m->ctx, &r);
     if (rc == 0) rc = map_decode(&m->table, &r, 0);
     if (rc == 0 && !map_within_ctx(&m->table, &m->ctx)) rc = CS_EDECODE;
+    if (rc == 0 && !map_dots_unique(&m->table)) rc = CS_EDECODE;
     if (rc == 0) rc = crdt_decode_end(&r);
     if (rc) ormap_clear(m);
     return rc;
