@@ -416,7 +416,8 @@ void cs_sim_heal(struct cs_sim *sim);
  * messages to it are dropped until restart. 0, CS_EINVAL, CS_ESTATE (down).
  */
 int cs_sim_crash(struct cs_sim *sim, uint32_t node_id);
-/* cs_sim_restart: on_restart over the durable disk. 0, CS_EINVAL, CS_ESTATE (up), or its error. */
+/* cs_sim_restart: on_restart over the durable disk. 0, CS_EINVAL, CS_ESTATE (up, or not started),
+ * or its error. */
 int cs_sim_restart(struct cs_sim *sim, uint32_t node_id);
 /*
  * cs_sim_pause: the node stops for duration_us (a GC or VM pause): its

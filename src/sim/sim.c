@@ -695,7 +695,7 @@ int cs_sim_restart(struct cs_sim *sim, uint32_t node_id)
 {
     if (node_id >= sim->opts.nodes_len) return CS_EINVAL;
     struct sim_node *n = &sim->nodes[node_id];
-    if (n->up) return CS_ESTATE;
+    if (n->up || !sim->started) return CS_ESTATE;
     n->up = true;
     sim->stats.restarts++;
     sim->trace_hash = sim_hash_mix(sim->trace_hash, 0x4E57 ^ (uint64_t)node_id << 16);

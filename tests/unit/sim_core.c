@@ -200,6 +200,10 @@ CS_TEST(partition_shapes)
     o.nodes_len = 5;
     struct cs_sim *sim;
     CS_CHECK_OK(cs_sim_create(&o, &sim));
+    /* Not started: nodes are neither up nor down yet. */
+    CS_CHECK_RC(cs_sim_crash(sim, 0), CS_ESTATE);
+    CS_CHECK_RC(cs_sim_restart(sim, 0), CS_ESTATE);
+    CS_CHECK_RC(cs_sim_pause(sim, 0, 10), CS_ESTATE);
     cs_sim_partition_halves(sim, 0x3); /* {0,1} | {2,3,4} */
     for (uint32_t i = 0; i < 5; i++) {
         for (uint32_t j = 0; j < 5; j++) {
