@@ -100,6 +100,16 @@ static int store_errno(int rc)
     }
 }
 
+/*
+ * Internal calls return either an LMDB code (so MDB_MAP_FULL can be told
+ * apart and trigger growth) or, from our own checks, a CS code; the ranges do
+ * not overlap (LMDB's are below -30000 or positive errno values).
+ */
+static bool store_is_cs(int rc)
+{
+    return rc < 0 && rc >= CS_ERROR_MIN;
+}
+
 /* --- open and close --------------------------------------------------------- */
 
 static int store_open_dbs(struct cs_store *store)
@@ -452,7 +462,7 @@ static int store_replay(struct cs_store_txn *txn)
         int rc = op == JOURNAL_PUT ? store_apply_put(txn, dbi, key, key_len, value, value_len)
                                    : store_apply_del(txn, dbi, key, key_len);
         if (rc == MDB_NOTFOUND && op == JOURNAL_DEL) rc = 0; /* it was journaled as a hit */
-        if (rc != 0) return rc < 0 && rc > -100 ? rc : store_errno(rc);
+        if (rc != 0) return store_is_cs(rc) ? rc : store_errno(rc);
     }
     return 0;
 }
@@ -472,7 +482,7 @@ static int store_apply_result(struct cs_store_txn *txn, int rc)
         if (rc == 0) return 0;
     } else if (rc == CS_ENOSPACE) {
         return rc; /* too many collisions: refused before LMDB changed anything */
-    } else if (rc < 0 && rc > -100) {
+    } else if (store_is_cs(rc)) {
         /* already a CS code */
     } else {
         rc = store_errno(rc);
@@ -537,7 +547,7 @@ int cs_store_get(struct cs_store_txn *txn, enum cs_store_db db, const void *key,
     uint8_t stored[LONG_KEY_BYTES];
     struct long_slot slot;
     rc = store_long_find(txn, dbi, key, key_len, stored, &slot);
-    if (rc != 0) return store_errno(rc);
+    if (rc != 0) return rc;
     if (!slot.found) return CS_ENOTFOUND;
     const uint8_t *full;
     size_t full_len;
@@ -602,7 +612,7 @@ int cs_store_next(struct cs_store_txn *txn, enum cs_store_db db, const void *aft
     MDB_val k, v;
     rc = store_seek(txn, cur, after, after_len, inclusive, &k, &v);
     mdb_cursor_close(cur);
-    if (rc != 0) return rc < 0 && rc > -100 ? rc : store_errno(rc);
+    if (rc != 0) return store_is_cs(rc) ? rc : store_errno(rc);
     return store_entry_view(&k, &v, key, key_len, value, value_len);
 }
 

@@ -135,6 +135,10 @@ CS_TEST(append_read_sync_crash)
     check_bounds(&f, 8, 1, 3);
     check_entries(&f, 7, 1, 10, 1);
     check_entries(&f, 8, 1, 3, 2);
+    int rc = -1;
+    struct cs_store_txn *txn = cs_store_log_txn(f.log, &rc);
+    CS_CHECK_OK(rc);
+    CS_CHECK((txn == NULL) == (backend_ == CS_STORE_LOG_BACKEND_WAL)); /* WAL: no LMDB txn */
     uint64_t ids[4];
     size_t n;
     cs_store_log_groups(f.log, ids, 4, &n);
