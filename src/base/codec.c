@@ -311,7 +311,11 @@ int cs_reader_end(const struct cs_reader *r)
     return r->pos == r->len ? 0 : CS_EDECODE;
 }
 
-/* CRC-32C, reflected polynomial 0x82F63B78, one table of 256 built on first use. */
+/*
+ * CRC-32C, reflected polynomial 0x82F63B78. On x86-64 with SSE4.2 the crc32
+ * instruction does eight bytes a step (chosen once at run time); elsewhere a
+ * 256-entry table built on first use does one.
+ */
 static uint32_t crc32c_table[256];
 static int crc32c_ready;
 
@@ -327,13 +331,45 @@ static void crc32c_init(void)
     __atomic_store_n(&crc32c_ready, 1, __ATOMIC_RELEASE);
 }
 
-uint32_t cs_crc32c(uint32_t crc, const void *data, size_t len)
+static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t len)
 {
     if (!__atomic_load_n(&crc32c_ready, __ATOMIC_ACQUIRE)) crc32c_init();
-    const uint8_t *p = data;
-    crc = ~crc;
     for (size_t i = 0; i < len; i++) {
         crc = crc32c_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
     }
-    return ~crc;
+    return crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p,
+                                                            size_t len)
+{
+    uint64_t c = crc;
+    for (; len >= 8; p += 8, len -= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        c = __builtin_ia32_crc32di(c, word);
+    }
+    crc = (uint32_t)c;
+    for (; len > 0; p++, len--) {
+        crc = __builtin_ia32_crc32qi(crc, *p);
+    }
+    return crc;
+}
+#endif
+
+uint32_t cs_crc32c(uint32_t crc, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    crc = ~crc;
+#if defined(__x86_64__)
+    static int hw = -1;
+    int use_hw = __atomic_load_n(&hw, __ATOMIC_RELAXED);
+    if (use_hw < 0) {
+        use_hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+        __atomic_store_n(&hw, use_hw, __ATOMIC_RELAXED);
+    }
+    if (use_hw) return ~crc32c_hw(crc, p, len);
+#endif
+    return ~crc32c_sw(crc, p, len);
 }

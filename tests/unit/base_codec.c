@@ -11,8 +11,17 @@
 /* Varints round-trip at every length boundary, and their length is as predicted. */
 CS_TEST(uvarint_boundaries)
 {
-    const uint64_t values[] = {0, 1, 127, 128, 16383, 16384, (1ull << 35) - 1, 1ull << 35,
-                               (1ull << 63) - 1, 1ull << 63, UINT64_MAX};
+    const uint64_t values[] = {0,
+                               1,
+                               127,
+                               128,
+                               16383,
+                               16384,
+                               (1ull << 35) - 1,
+                               1ull << 35,
+                               (1ull << 63) - 1,
+                               1ull << 63,
+                               UINT64_MAX};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         struct cs_buf b;
         cs_buf_init(&b, 64);
@@ -207,6 +216,37 @@ CS_TEST(crc32c_check_value)
     CS_CHECK_EQ_U64(cs_crc32c(0, "", 0), 0);
 }
 
+/* Reference CRC-32C, bit by bit: the fast paths must agree with it on every length and split. */
+static uint32_t crc32c_bitwise(uint32_t crc, const uint8_t *p, size_t len)
+{
+    crc = ~crc;
+    for (size_t i = 0; i < len; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++) {
+            crc = (crc & 1) ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
+        }
+    }
+    return ~crc;
+}
+
+CS_TEST(crc32c_matches_reference)
+{
+    uint8_t data[300];
+    struct cs_rng *rng = cs_test_rng();
+    for (size_t i = 0; i < sizeof data; i++) {
+        data[i] = (uint8_t)cs_rng_u64(rng);
+    }
+    for (size_t len = 0; len <= sizeof data; len += 7) {
+        uint32_t want = crc32c_bitwise(0, data, len);
+        CS_CHECK_EQ_U64(cs_crc32c(0, data, len), want);
+        size_t split = len / 3;
+        CS_CHECK_EQ_U64(cs_crc32c(cs_crc32c(0, data, split), data + split, len - split), want);
+        /* Unaligned starts take the byte tail and the 8-byte body in other proportions. */
+        if (len > 1)
+            CS_CHECK_EQ_U64(cs_crc32c(0, data + 1, len - 1), crc32c_bitwise(0, data + 1, len - 1));
+    }
+}
+
 /* Every code has a distinct message and name; unknown codes are handled. */
 CS_TEST(error_table)
 {
@@ -251,4 +291,5 @@ CS_TEST_MAIN(CS_CASE(uvarint_boundaries), CS_CASE(svarint_extremes),
              CS_CASE(uvarint_rejects_noncanonical), CS_CASE(fixed_little_endian),
              CS_CASE(bytes_limit), CS_CASE(bytes_length_past_end), CS_CASE(count_limits),
              CS_CASE(buf_limit), CS_CASE(buf_fixed), CS_CASE(crc32c_check_value),
-             CS_CASE(error_table), CS_CASE(random_bytes_property))
+             CS_CASE(crc32c_matches_reference), CS_CASE(error_table),
+             CS_CASE(random_bytes_property))
