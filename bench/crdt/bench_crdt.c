@@ -6,7 +6,8 @@
  * elements; state B is A after 1% of the elements were removed (or, for the
  * grow-only types, changed) and 1% new ones added, all at node 1: the
  * typical anti-entropy case. "merge" is the time to join B into a copy of A
- * (the copy is not timed); "delta merge" joins one add's delta into A. For
+ * (the copy is not timed); "add-delta merge" joins one add's delta into A,
+ * "remove-delta merge" one remove's delta (O(n): see docs/crdt.md). For
  * counters, registers and the bounded counter, N does not apply: R nodes
  * each write once. Memory per OR-Set element is the heap the set holds
  * (requested bytes, and the allocator's real usage from mallinfo2) divided
@@ -76,6 +77,7 @@ struct kind {
     void *(*clone)(const void *s);
     void (*merge)(void *dst, const void *src);
     void *(*one_delta)(void *s);
+    void *(*remove_delta)(void *s); /* NULL: the type has no remove */
     int (*encode)(const void *s, struct cs_buf *out);
     void (*destroy)(void *s);
 };
@@ -115,6 +117,15 @@ static void *orset_one_delta(void *s)
     struct cs_orset *d = malloc(sizeof *d);
     cs_orset_init(d);
     check(cs_orset_add(s, 2, "fresh-member-xy", 15, d), "orset delta");
+    return d;
+}
+
+static void *orset_remove_delta(void *s)
+{
+    struct cs_orset *d = malloc(sizeof *d);
+    cs_orset_init(d);
+    char m[32];
+    check(cs_orset_remove(s, m, member(m, 7), d), "orset remove delta");
     return d;
 }
 
@@ -169,6 +180,16 @@ static void *ormap_one_delta(void *s)
     cs_ormap_init(d);
     struct cs_ormap_key path = {"fresh-member-xy", 15, CS_ORMAP_COUNTER};
     check(cs_ormap_counter_add(s, 2, &path, 1, 1, d), "ormap delta");
+    return d;
+}
+
+static void *ormap_remove_delta(void *s)
+{
+    struct cs_ormap *d = malloc(sizeof *d);
+    cs_ormap_init(d);
+    char k[32];
+    struct cs_ormap_key path = {k, member(k, 7), CS_ORMAP_COUNTER};
+    check(cs_ormap_remove(s, &path, 1, d), "ormap remove delta");
     return d;
 }
 
@@ -234,18 +255,19 @@ static void rankmap_destroy(void *s)
 }
 
 static const struct kind kinds[] = {
-    {"OR-Set", orset_make, orset_clone, orset_merge, orset_one_delta, orset_encode, orset_destroy},
-    {"OR-Map (counters)", ormap_make, ormap_clone, ormap_merge, ormap_one_delta, ormap_encode,
-     ormap_destroy},
-    {"ranked map", rankmap_make, rankmap_clone, rankmap_merge, rankmap_one_delta, rankmap_encode,
-     rankmap_destroy},
+    {"OR-Set", orset_make, orset_clone, orset_merge, orset_one_delta, orset_remove_delta,
+     orset_encode, orset_destroy},
+    {"OR-Map (counters)", ormap_make, ormap_clone, ormap_merge, ormap_one_delta, ormap_remove_delta,
+     ormap_encode, ormap_destroy},
+    {"ranked map", rankmap_make, rankmap_clone, rankmap_merge, rankmap_one_delta, NULL,
+     rankmap_encode, rankmap_destroy},
 };
 
 static void bench_kind(const struct kind *k, size_t n, size_t replicas, int runs)
 {
     void *a = k->make(n, replicas, false);
     void *b = k->make(n, replicas, true);
-    double merge_ms[RUNS_MAX], delta_us[RUNS_MAX];
+    double merge_ms[RUNS_MAX], delta_us[RUNS_MAX], remove_us[RUNS_MAX];
     size_t delta_bytes = 0;
     for (int r = 0; r < runs; r++) {
         void *dst = k->clone(a);
@@ -259,11 +281,21 @@ static void bench_kind(const struct kind *k, size_t n, size_t replicas, int runs
         k->merge(dst, delta);
         delta_us[r] = (double)(now_ns() - t0) / 1e3;
         k->destroy(delta);
+        remove_us[r] = 0;
+        if (k->remove_delta) {
+            delta = k->remove_delta(src);
+            t0 = now_ns();
+            k->merge(dst, delta);
+            remove_us[r] = (double)(now_ns() - t0) / 1e3;
+            k->destroy(delta);
+        }
         k->destroy(src);
         k->destroy(dst);
     }
-    printf("| %s | %zu | %zu | %.3f | %.1f | %zu | %zu |\n", k->name, n, replicas,
-           median(merge_ms, runs), median(delta_us, runs), encoded_bytes(k->encode, a),
+    char removal[32] = "-";
+    if (k->remove_delta) snprintf(removal, sizeof removal, "%.1f", median(remove_us, runs));
+    printf("| %s | %zu | %zu | %.3f | %.1f | %s | %zu | %zu |\n", k->name, n, replicas,
+           median(merge_ms, runs), median(delta_us, runs), removal, encoded_bytes(k->encode, a),
            delta_bytes);
     k->destroy(a);
     k->destroy(b);
@@ -390,8 +422,9 @@ int main(int argc, char **argv)
     static const size_t ns[] = {1000, 10000, 100000};
     static const size_t replicas[] = {3, 16, 64};
     printf("## Sets, maps, ranked map (median of %d runs)\n\n", runs);
-    printf("| type | N | replicas | merge B into A (ms) | delta merge (us) | A encoded "
-           "(bytes) | one delta (bytes) |\n|---|---|---|---|---|---|---|\n");
+    printf("| type | N | replicas | merge B into A (ms) | add-delta merge (us) | remove-delta "
+           "merge (us) | A encoded (bytes) | one add delta (bytes) |\n"
+           "|---|---|---|---|---|---|---|---|\n");
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         for (size_t i = 0; i < 3 && ns[i] <= max_n; i++) {
             for (size_t r = 0; r < 3; r++)

@@ -356,6 +356,10 @@ size_t cs_mvreg_mem_bytes(const struct cs_mvreg *r);
 struct cs_orset {
     struct cs_crdt_ctx ctx;
     struct cs_crdt_table table; /* member -> its live dots */
+    /* Only in a remove's delta: the members whose dots ctx erases, so that a
+     * merge finds them without walking the whole set. Not part of the value:
+     * equality and order ignore it, and merge does not carry it on. */
+    struct cs_crdt_table hints;
 };
 
 void cs_orset_init(struct cs_orset *s);
@@ -402,6 +406,9 @@ struct cs_ormap_key {
 struct cs_ormap {
     struct cs_crdt_ctx ctx;
     struct cs_crdt_table table; /* (kind, key) -> field */
+    /* Only in a remove's delta: the root fields whose dots ctx erases (see
+     * struct cs_orset). Not part of the value. */
+    struct cs_crdt_table hints;
 };
 
 void cs_ormap_init(struct cs_ormap *m);

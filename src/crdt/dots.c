@@ -174,8 +174,42 @@ static void note_unmark(struct join_note *note)
     }
 }
 
+/*
+ * Members a remove's delta names as hints: do to each, now, what phase two
+ * would (drop the dots the source's context has seen), and note it as joined
+ * so the fast path can skip the walk. A wrong hint costs a lookup, nothing
+ * more: the fast path still checks every dot of the context.
+ */
+static void elems_join_hints(struct cs_crdt_table *dst, const struct cs_crdt_table *src,
+                             const struct cs_crdt_ctx *src_ctx, const struct cs_crdt_table *hints,
+                             struct join_note *note)
+{
+    uint32_t slot = 0;
+    struct crdt_entry *h;
+    while ((h = crdt_table_next(hints, &slot)) != NULL) {
+        if (crdt_table_find(src, h->key, h->key_len) != NULL) continue; /* joined already */
+        struct crdt_entry *f = crdt_table_find(dst, h->key, h->key_len);
+        if (f == NULL || (f->aux & ELEM_JOINED)) continue;
+        struct cs_dot *dots = crdt_elem_dots(f);
+        uint32_t len = elem_dots_len(f), kept = 0;
+        bool listed = !note->overflow;
+        note_entry(note, f, dots, len);
+        listed = listed && !note->overflow;
+        for (uint32_t i = 0; i < len; i++) {
+            if (!crdt_ctx_contains(src_ctx, dots[i])) dots[kept++] = dots[i];
+        }
+        if (kept == 0) {
+            if (listed) note->entries[note->entries_len - 1] = NULL;
+            elem_drop(dst, f);
+        } else {
+            f->aux = kept | ELEM_JOINED;
+        }
+    }
+}
+
 int crdt_elems_join(struct cs_crdt_table *dst, const struct cs_crdt_ctx *dst_ctx,
-                    const struct cs_crdt_table *src, const struct cs_crdt_ctx *src_ctx)
+                    const struct cs_crdt_table *src, const struct cs_crdt_ctx *src_ctx,
+                    const struct cs_crdt_table *hints)
 {
     struct join_note note;
     note.entries_len = note.dots_len = 0;
@@ -185,6 +219,7 @@ int crdt_elems_join(struct cs_crdt_table *dst, const struct cs_crdt_ctx *dst_ctx
         elems_unmark(dst);
         return rc;
     }
+    if (hints != NULL) elems_join_hints(dst, src, src_ctx, hints, &note);
     if (!elems_phase_two_needed(src, src_ctx, dst_ctx, &note)) {
         note_unmark(&note);
         return 0;

@@ -124,9 +124,12 @@ static inline struct cs_dot *crdt_elem_dots(const struct crdt_entry *e)
     return (struct cs_dot *)crdt_entry_payload(e);
 }
 void crdt_elems_free(struct cs_crdt_table *t);
-/* Join src (with src_ctx) into dst (with dst_ctx); contexts are not changed. */
+/* Join src (with src_ctx) into dst (with dst_ctx); contexts are not changed.
+ * hints (may be NULL): members whose dots src_ctx may erase (a remove's delta
+ * names them), to find without walking dst. */
 int crdt_elems_join(struct cs_crdt_table *dst, const struct cs_crdt_ctx *dst_ctx,
-                    const struct cs_crdt_table *src, const struct cs_crdt_ctx *src_ctx);
+                    const struct cs_crdt_table *src, const struct cs_crdt_ctx *src_ctx,
+                    const struct cs_crdt_table *hints);
 /* Add member with one fresh dot, replacing its dots; delta_tbl/delta_ctx get the delta. */
 int crdt_elems_add(struct cs_crdt_table *t, struct cs_crdt_ctx *ctx, struct cs_dot dot,
                    const void *member, size_t member_len, struct cs_crdt_table *delta_tbl,

@@ -102,7 +102,7 @@ static struct crdt_entry *field_new(const uint8_t *key, size_t key_len)
 
 static int map_join(struct cs_crdt_table *dst, const struct cs_crdt_ctx *dst_ctx,
                     const struct cs_crdt_table *src, const struct cs_crdt_ctx *src_ctx,
-                    uint32_t depth);
+                    const struct cs_crdt_table *hints, uint32_t depth);
 
 /* Join src's value into dst's (same kind); src NULL means an empty store. */
 static int field_join(struct crdt_entry *dst, const struct cs_crdt_ctx *dst_ctx,
@@ -114,9 +114,9 @@ static int field_join(struct crdt_entry *dst, const struct cs_crdt_ctx *dst_ctx,
     union field_value *d = field_value(dst);
     if (kind_is_fun(field_kind(dst))) return crdt_fun_join(&d->fun, dst_ctx, &s->fun, src_ctx);
     if (field_kind(dst) == CS_ORMAP_SET) {
-        return crdt_elems_join(&d->table, dst_ctx, &s->table, src_ctx);
+        return crdt_elems_join(&d->table, dst_ctx, &s->table, src_ctx, NULL);
     }
-    return map_join(&d->table, dst_ctx, &s->table, src_ctx, depth + 1);
+    return map_join(&d->table, dst_ctx, &s->table, src_ctx, NULL, depth + 1);
 }
 
 static void field_drop(struct cs_crdt_table *t, struct crdt_entry *e, uint32_t depth)
@@ -223,15 +223,45 @@ static int map_join_source(struct cs_crdt_table *dst, const struct cs_crdt_ctx *
     return 0;
 }
 
+/*
+ * Fields a remove's delta names as hints: filter each now by the source's
+ * context, as phase two would, and note it as joined so that the fast path
+ * can skip the walk. A wrong hint costs a lookup and a filter that changes
+ * nothing: the fast path still checks every dot of the context.
+ */
+static int map_join_hints(struct cs_crdt_table *dst, const struct cs_crdt_ctx *dst_ctx,
+                          const struct cs_crdt_table *src, const struct cs_crdt_ctx *src_ctx,
+                          const struct cs_crdt_table *hints, uint32_t depth, struct map_note *note)
+{
+    uint32_t slot = 0;
+    struct crdt_entry *h;
+    while ((h = crdt_table_next(hints, &slot)) != NULL) {
+        if (crdt_table_find(src, h->key, h->key_len) != NULL) continue; /* joined already */
+        struct crdt_entry *f = crdt_table_find(dst, h->key, h->key_len);
+        if (f == NULL || f->aux == FIELD_JOINED) continue;
+        note_field_dots(f, note);
+        int rc = field_join(f, dst_ctx, NULL, src_ctx, depth);
+        if (rc) return rc;
+        if (field_bottom(f)) {
+            field_drop(dst, f, depth);
+        } else {
+            note_joined(note, f);
+        }
+    }
+    return 0;
+}
+
 static int map_join(struct cs_crdt_table *dst, const struct cs_crdt_ctx *dst_ctx,
                     const struct cs_crdt_table *src, const struct cs_crdt_ctx *src_ctx,
-                    uint32_t depth)
+                    const struct cs_crdt_table *hints, uint32_t depth)
 {
     if (depth >= CS_CRDT_DEPTH_MAX) return CS_ETOOBIG;
     struct map_note note;
     note.entries_len = note.dots_len = 0;
     note.overflow = false;
     int rc = map_join_source(dst, dst_ctx, src, src_ctx, depth, &note);
+    if (rc == 0 && hints != NULL)
+        rc = map_join_hints(dst, dst_ctx, src, src_ctx, hints, depth, &note);
     bool src_saw_nothing = src_ctx->vv_len == 0 && src_ctx->cloud_len == 0;
     if (rc || src_saw_nothing) {
         map_unmark(dst);
@@ -265,7 +295,7 @@ static int map_copy(struct cs_crdt_table *dst, const struct cs_crdt_table *src)
     /* Joining into an empty store under an empty context copies. */
     struct cs_crdt_ctx none;
     crdt_ctx_init(&none);
-    return map_join(dst, &none, src, &none, 0);
+    return map_join(dst, &none, src, &none, NULL, 0);
 }
 
 static bool map_equal(const struct cs_crdt_table *a, const struct cs_crdt_table *b);
@@ -437,23 +467,43 @@ void cs_ormap_init(struct cs_ormap *m)
 {
     crdt_ctx_init(&m->ctx);
     crdt_table_init(&m->table);
+    crdt_table_init(&m->hints);
 }
 
 void cs_ormap_free(struct cs_ormap *m)
 {
     crdt_ctx_free(&m->ctx);
     map_free(&m->table, 0);
+    crdt_keyset_free(&m->hints);
 }
 
 static void ormap_clear(struct cs_ormap *m)
 {
     crdt_ctx_clear(&m->ctx);
     map_free(&m->table, 0);
+    crdt_keyset_free(&m->hints);
+}
+
+static size_t step_key(const struct cs_ormap_key *step, uint8_t *key)
+{
+    key[0] = (uint8_t)step->kind;
+    if (step->key_len) memcpy(key + 1, step->key, step->key_len);
+    return step->key_len + 1;
+}
+
+/* Name path[0] in a remove's delta: the root field the removed dots live in. */
+static int ormap_hint(struct cs_ormap *delta, const struct cs_ormap_key *path)
+{
+    uint8_t key[FIELD_KEY_BYTES_MAX];
+    size_t key_len = step_key(path, key);
+    struct crdt_entry *e;
+    bool created;
+    return crdt_keyset_upsert(&delta->hints, key, key_len, 0, &e, &created);
 }
 
 int cs_ormap_merge(struct cs_ormap *dst, const struct cs_ormap *src)
 {
-    int rc = map_join(&dst->table, &dst->ctx, &src->table, &src->ctx, 0);
+    int rc = map_join(&dst->table, &dst->ctx, &src->table, &src->ctx, &src->hints, 0);
     if (rc) return rc;
     return crdt_ctx_join(&dst->ctx, &src->ctx);
 }
@@ -473,6 +523,46 @@ int cs_ormap_copy(struct cs_ormap *dst, const struct cs_ormap *src)
     ormap_clear(dst);
     int rc = crdt_ctx_copy(&dst->ctx, &src->ctx);
     if (rc == 0) rc = map_copy(&dst->table, &src->table);
+    if (rc == 0) rc = crdt_keyset_copy(&dst->hints, &src->hints, 0);
+    return rc;
+}
+
+/* Hints: count, then (kind, key) of root fields, strictly ascending. */
+static int hints_encode(const struct cs_crdt_table *hints, struct cs_buf *out)
+{
+    struct crdt_entry **all;
+    if (crdt_table_sorted(hints, &all)) return CS_ENOMEM;
+    cs_put_uvarint(out, hints->len);
+    for (uint32_t i = 0; i < hints->len; i++) {
+        cs_put_u8(out, all[i]->key[0]);
+        cs_put_bytes(out, all[i]->key + 1, all[i]->key_len - 1);
+    }
+    free(all);
+    return cs_buf_error(out);
+}
+
+static int hints_decode(struct cs_crdt_table *hints, struct cs_reader *r)
+{
+    uint64_t n;
+    int rc = cs_get_count(r, &n, CS_CRDT_ELEMENTS_MAX, 2);
+    uint8_t key[FIELD_KEY_BYTES_MAX], prev[FIELD_KEY_BYTES_MAX];
+    size_t prev_len = 0;
+    for (uint64_t i = 0; rc == 0 && i < n; i++) {
+        uint8_t kind;
+        const uint8_t *name;
+        size_t name_len;
+        if ((rc = cs_get_u8(r, &kind))) break;
+        if (!kind_valid(kind)) return CS_EDECODE;
+        if ((rc = cs_get_bytes(r, &name, &name_len, CS_CRDT_MEMBER_BYTES_MAX))) break;
+        key[0] = kind;
+        if (name_len) memcpy(key + 1, name, name_len);
+        if (i > 0 && crdt_key_cmp(prev, prev_len, key, name_len + 1) >= 0) return CS_EDECODE;
+        memcpy(prev, key, name_len + 1);
+        prev_len = name_len + 1;
+        struct crdt_entry *e;
+        bool created;
+        rc = crdt_keyset_upsert(hints, key, name_len + 1, 0, &e, &created);
+    }
     return rc;
 }
 
@@ -480,7 +570,8 @@ int cs_ormap_encode(const struct cs_ormap *m, struct cs_buf *out)
 {
     crdt_put_header(out, CS_CRDT_ORMAP);
     crdt_ctx_encode(&m->ctx, out);
-    return map_encode(&m->table, out);
+    int rc = map_encode(&m->table, out);
+    return rc ? rc : hints_encode(&m->hints, out);
 }
 
 int cs_ormap_decode(struct cs_ormap *m, const void *data, size_t len)
@@ -493,6 +584,7 @@ int cs_ormap_decode(struct cs_ormap *m, const void *data, size_t len)
     if (rc == 0) rc = map_decode(&m->table, &r, 0);
     if (rc == 0 && !map_within_ctx(&m->table, &m->ctx)) rc = CS_EDECODE;
     if (rc == 0 && !map_dots_unique(&m->table)) rc = CS_EDECODE;
+    if (rc == 0) rc = hints_decode(&m->hints, &r);
     if (rc == 0) rc = crdt_decode_end(&r);
     if (rc) ormap_clear(m);
     return rc;
@@ -500,7 +592,8 @@ int cs_ormap_decode(struct cs_ormap *m, const void *data, size_t len)
 
 size_t cs_ormap_mem_bytes(const struct cs_ormap *m)
 {
-    return crdt_ctx_mem_bytes(&m->ctx) + map_mem_bytes(&m->table);
+    return crdt_ctx_mem_bytes(&m->ctx) + map_mem_bytes(&m->table) +
+           crdt_keyset_mem_bytes(&m->hints, 0);
 }
 
 /* ---- paths ---- */
@@ -517,13 +610,6 @@ static int path_check(const struct cs_ormap_key *path, size_t path_len, enum cs_
         if (path[i].kind != want) return CS_EINVAL;
     }
     return 0;
-}
-
-static size_t step_key(const struct cs_ormap_key *step, uint8_t *key)
-{
-    key[0] = (uint8_t)step->kind;
-    if (step->key_len) memcpy(key + 1, step->key, step->key_len);
-    return step->key_len + 1;
 }
 
 /*
@@ -756,6 +842,7 @@ int cs_ormap_set_remove(struct cs_ormap *m, const struct cs_ormap_key *path, siz
     for (uint32_t i = 0; delta && i < x->aux; i++) {
         if ((rc = crdt_ctx_add(&delta->ctx, crdt_elem_dots(x)[i]))) return rc;
     }
+    if (delta && (rc = ormap_hint(delta, path))) return rc;
     crdt_table_delete(set, x);
     free(x);
     path_prune(&m->table, path, path_len);
@@ -775,6 +862,7 @@ int cs_ormap_remove(struct cs_ormap *m, const struct cs_ormap_key *path, size_t 
         struct crdt_dotvec dots = {NULL, 0, 0};
         rc = field_dots_into(e, &dots);
         if (rc == 0) rc = crdt_ctx_add_dots(&delta->ctx, &dots);
+        if (rc == 0) rc = ormap_hint(delta, path);
         free(dots.dots);
         if (rc) return rc;
     }

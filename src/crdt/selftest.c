@@ -720,7 +720,7 @@ static int forgetful_merge(void *d, const void *s)
     const struct cs_orset *src = s;
     struct cs_crdt_ctx nothing;
     crdt_ctx_init(&nothing);
-    int rc = crdt_elems_join(&dst->table, &nothing, &src->table, &nothing); /* the bug */
+    int rc = crdt_elems_join(&dst->table, &nothing, &src->table, &nothing, NULL); /* the bug */
     return rc ? rc : crdt_ctx_join(&dst->ctx, &src->ctx);
 }
 

@@ -268,55 +268,27 @@ CS_TEST(unsorted_duplicate_noncanonical)
     const uint8_t unseen_dot[] = {HDR(CS_CRDT_ORSET), 1, 1, 3, 0, 1, 1, 'a', 1, 1, 5};
     CS_CHECK_RC(decode_bytes(orset_decode_fresh, unseen_dot, sizeof unseen_dot), CS_EDECODE);
     /* The same with dot (1,3): valid. */
-    const uint8_t seen_dot[] = {HDR(CS_CRDT_ORSET), 1, 1, 3, 0, 1, 1, 'a', 1, 1, 3};
+    const uint8_t seen_dot[] = {HDR(CS_CRDT_ORSET), 1, 1, 3, 0, 1, 1, 'a', 1, 1, 3, 0};
     CS_CHECK_OK(decode_bytes(orset_decode_fresh, seen_dot, sizeof seen_dot));
+    /* Remove hints out of order. */
+    const uint8_t hints_unsorted[] = {HDR(CS_CRDT_ORSET), 1, 1, 3, 0, 0, 2, 1, 'b', 1, 'a'};
+    CS_CHECK_RC(decode_bytes(orset_decode_fresh, hints_unsorted, sizeof hints_unsorted),
+                CS_EDECODE);
     /* One dot held by two members: a dot is one add of one member. */
     const uint8_t shared_dot[] = {
         HDR(CS_CRDT_ORSET), 1, 1, 3, 0, 2, 1, 'a', 1, 1, 2, 1, 'b', 1, 1, 2};
     CS_CHECK_RC(decode_bytes(orset_decode_fresh, shared_dot, sizeof shared_dot), CS_EDECODE);
     /* One dot in two OR-Map fields. */
-    const uint8_t map_shared_dot[] = {HDR(CS_CRDT_ORMAP),
-                                      1,
-                                      1,
-                                      1,
-                                      0,
-                                      2,
-                                      CS_ORMAP_COUNTER,
-                                      1,
-                                      'a',
-                                      1,
-                                      1,
-                                      1,
-                                      2,
-                                      CS_ORMAP_COUNTER,
-                                      1,
-                                      'b',
-                                      1,
-                                      1,
-                                      1,
-                                      2};
+    /* clang-format off */
+    const uint8_t map_shared_dot[] = {HDR(CS_CRDT_ORMAP), 1, 1, 1, 0, 2,
+                                      CS_ORMAP_COUNTER, 1, 'a', 1, 1, 1, 2,
+                                      CS_ORMAP_COUNTER, 1, 'b', 1, 1, 1, 2, 0};
+    const uint8_t map_ok[] = {HDR(CS_CRDT_ORMAP), 1, 1, 2, 0, 2,
+                              CS_ORMAP_COUNTER, 1, 'a', 1, 1, 1, 2,
+                              CS_ORMAP_COUNTER, 1, 'b', 1, 1, 2, 2, 0};
+    /* clang-format on */
     CS_CHECK_RC(decode_bytes(ormap_decode_fresh, map_shared_dot, sizeof map_shared_dot),
                 CS_EDECODE);
-    const uint8_t map_ok[] = {HDR(CS_CRDT_ORMAP),
-                              1,
-                              1,
-                              2,
-                              0,
-                              2,
-                              CS_ORMAP_COUNTER,
-                              1,
-                              'a',
-                              1,
-                              1,
-                              1,
-                              2,
-                              CS_ORMAP_COUNTER,
-                              1,
-                              'b',
-                              1,
-                              1,
-                              2,
-                              2};
     CS_CHECK_OK(decode_bytes(ormap_decode_fresh, map_ok, sizeof map_ok));
     /* A member with no dots is not canonical (it would be absent). */
     const uint8_t no_dots[] = {HDR(CS_CRDT_ORSET), 1, 1, 3, 0, 1, 1, 'a', 0};
