@@ -489,7 +489,7 @@ static H_UNUSED void h_check_contract(struct h_cluster *c, const struct h_node *
                   n->id, cs_raft_msg_type_name(m->type), m->term, d->hs.term);
     }
     if (m->type == CS_RAFT_MSG_VOTE_RESP && !m->reject &&
-        (d->hs.term != m->term || d->hs.vote != m->to)) {
+        (d->hs.term < m->term || (d->hs.term == m->term && d->hs.vote != m->to))) {
         h_violate(c,
                   "persistence: node %" PRIu64 " grants its vote in term %" PRIu64
                   " before the vote is on disk",

@@ -1,0 +1,1087 @@
+/*
+ * raft_sim.c: `consist sim raft`, the Raft core and the key-value state
+ * machine under the deterministic simulator, each history checked for
+ * linearizability.
+ *
+ *   consist sim raft --seeds N [--seed-start S] [--nodes 3|5] [--bug NAME]
+ *   consist sim raft --seed S [--bug NAME] [--trace]
+ *
+ * The one idea: a thin driver turns each Ready batch into simulator calls
+ * without bending the contract: the batch's disk writes are issued and a
+ * sync started; everything that depends on them (sending, applying, serving
+ * reads) waits in a bounded queue until that sync completes, in batch order;
+ * batches with no writes queue behind any sync still running. A crash loses
+ * the queue, as a real process would. Clients are the simulator's kv
+ * workload (read / write / cas per key): writes and cas become kv commands,
+ * reads go through ReadIndex.
+ *
+ * After every event the cluster is checked for election safety and state
+ * machine safety; at the end the history goes to the linearizability
+ * checker. Prints each failing seed with how to replay it, and ends with
+ * "N passed, M failed". Exit 0 all passed, 1 any failed, 2 usage.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "consist/check.h"
+#include "consist/kv.h"
+#include "consist/raft.h"
+#include "consist/sim.h"
+
+#define RS_GROUP              1
+#define RS_TICK_US            10000
+#define RS_POST_MAX           4096 /* deferred actions per node */
+#define RS_PENDING_MAX        256  /* client requests waiting for commit or a read */
+#define RS_COMPACT_EVERY      64
+#define RS_INDEXES_MAX        (1u << 16)
+#define RS_TERMS_MAX          (1u << 16)
+#define RS_VIRTUAL_US_MAX     60000000ull
+#define RS_EVENTS_MAX         20000000ull
+#define RS_SNAPSHOT_BYTES_MAX (512u << 10)
+
+/* One action deferred until a sync completes. */
+struct rs_post {
+    uint64_t sync_id; /* run once this sync (and all before it) completed */
+    uint8_t kind;     /* 0 send, 1 apply, 2 read */
+    uint32_t to;      /* send: sim node */
+    uint64_t index;   /* apply: entry index; read: index to reach */
+    uint64_t term;    /* apply: entry term */
+    uint64_t ctx;     /* read: the request id */
+    uint8_t *bytes;   /* send: encoded message; apply: entry data */
+    uint32_t len;
+    uint8_t msg_type; /* send: for the persistence check */
+    bool msg_reject;
+};
+
+struct rs_pending {
+    bool used;
+    bool is_read;
+    bool read_released;
+    struct cs_sim_request req;
+    uint64_t index; /* write: its entry; read: the index to reach */
+    uint64_t term;
+};
+
+struct rs_cluster;
+
+struct rs_node {
+    struct rs_cluster *cluster;
+    uint32_t sim_id;
+    struct cs_raft *r;
+    struct cs_kv *kv;
+    uint64_t sync_next;
+    uint64_t sync_done;
+    struct rs_post *post; /* [RS_POST_MAX] ring */
+    uint32_t post_start;
+    uint32_t post_len;
+    uint64_t checked_commit; /* committed entries up to here were recorded */
+    struct rs_pending pending[RS_PENDING_MAX];
+};
+
+struct rs_cluster {
+    uint32_t nodes_len;
+    uint32_t bugs;
+    uint32_t msg_entries_max; /* drawn per seed: 1 separates entries of different terms */
+    uint32_t inflight_max;
+    struct rs_node nodes[CS_SIM_NODES_MAX];
+    uint64_t *leader_of_term; /* [RS_TERMS_MAX] */
+    uint64_t *applied_hash;   /* [RS_INDEXES_MAX] */
+    uint64_t *committed_hash; /* [RS_INDEXES_MAX]: entry committed at index, 0 unknown */
+    uint64_t *committed_term; /* [RS_INDEXES_MAX]: lowest term a node knew it committed in */
+    uint64_t committed_max;
+    char violation[200];
+};
+
+static uint64_t rs_hash(const void *data, size_t len, uint64_t term)
+{
+    const uint8_t *p = data;
+    uint64_t h = 0xcbf29ce484222325ull ^ term;
+    for (size_t k = 0; k < len; k++)
+        h = (h ^ p[k]) * 0x100000001b3ull;
+    return h | 1;
+}
+
+/* --- the disk: "e"+index (big-endian) -> entry, "hs" -> hard state, "snap" -> snapshot */
+
+static void rs_entry_key(uint64_t index, uint8_t key[9])
+{
+    key[0] = 'e';
+    for (int k = 0; k < 8; k++)
+        key[1 + k] = (uint8_t)(index >> (56 - 8 * k));
+}
+
+/* Delete every entry key at or after from (from == 0: every entry). */
+static void rs_disk_truncate(struct cs_sim_disk *d, uint64_t from, uint64_t upto)
+{
+    uint8_t after[9];
+    rs_entry_key(from ? from - 1 : 0, after);
+    const uint8_t *key, *value;
+    size_t key_len, value_len;
+    size_t after_len = from ? 9 : 1;
+    while (cs_sim_disk_next(d, after, after_len, &key, &key_len, &value, &value_len) == 0) {
+        if (key_len != 9 || key[0] != 'e') break;
+        uint8_t copy[9];
+        memcpy(copy, key, 9);
+        uint64_t index = 0;
+        for (int k = 0; k < 8; k++)
+            index = index << 8 | copy[1 + k];
+        if (index > upto) break;
+        cs_sim_disk_del(d, copy, 9);
+        memcpy(after, copy, 9);
+        after_len = 9;
+    }
+}
+
+static int rs_disk_put_entry(struct cs_sim_disk *d, const struct cs_raft_entry *e)
+{
+    uint8_t key[9];
+    rs_entry_key(e->index, key);
+    struct cs_buf b;
+    cs_buf_init(&b, CS_SIM_DISK_VALUE_BYTES_MAX);
+    cs_put_uvarint(&b, e->term);
+    cs_put_u8(&b, e->type);
+    cs_put_raw(&b, e->data, e->data_len);
+    int rc = cs_buf_error(&b);
+    if (!rc) rc = cs_sim_disk_put(d, key, 9, b.data, b.len);
+    cs_buf_free(&b);
+    return rc;
+}
+
+static int rs_disk_put_snapshot(struct cs_sim_disk *d, const struct cs_raft_snapshot_meta *m,
+                                const uint8_t *data, size_t len)
+{
+    struct cs_buf b;
+    cs_buf_init(&b, CS_SIM_DISK_VALUE_BYTES_MAX);
+    cs_put_uvarint(&b, m->index);
+    cs_put_uvarint(&b, m->term);
+    cs_raft_conf_encode(&m->conf, &b);
+    cs_put_raw(&b, data, len);
+    int rc = cs_buf_error(&b);
+    if (!rc) rc = cs_sim_disk_put(d, "snap", 4, b.data, b.len);
+    cs_buf_free(&b);
+    if (!rc) rs_disk_truncate(d, 0, m->index);
+    return rc;
+}
+
+/* --- deferred actions ------------------------------------------------------- */
+
+static struct rs_post *rs_post_push(struct rs_node *n, uint64_t sync_id)
+{
+    if (n->post_len == RS_POST_MAX) return NULL;
+    struct rs_post *p = &n->post[(n->post_start + n->post_len++) % RS_POST_MAX];
+    memset(p, 0, sizeof *p);
+    p->sync_id = sync_id;
+    return p;
+}
+
+static void rs_reply(struct cs_sim_ctx *ctx, const struct cs_sim_request *req,
+                     enum cs_sim_outcome outcome, int error, bool nil, int64_t value)
+{
+    struct cs_sim_reply rep = {.request_id = req->id,
+                               .outcome = outcome,
+                               .error = error,
+                               .value_nil = nil,
+                               .value = value};
+    (void)cs_sim_reply(ctx, &rep);
+}
+
+/* A refusal from a node that is not the leader names the leader it knows. */
+static void rs_refuse(struct rs_node *n, struct cs_sim_ctx *ctx, const struct cs_sim_request *req,
+                      int error)
+{
+    struct cs_sim_reply rep = {.request_id = req->id, .outcome = CS_SIM_FAIL, .error = error};
+    struct cs_raft_status st;
+    cs_raft_status(n->r, &st);
+    if (error == CS_ENOTLEADER && st.leader != CS_RAFT_NONE) rep.redirect = (uint32_t)st.leader;
+    (void)cs_sim_reply(ctx, &rep);
+}
+
+static void rs_key(uint32_t key, char out[16])
+{
+    snprintf(out, 16, "k%u", key);
+}
+
+static void rs_serve_read(struct rs_node *n, struct cs_sim_ctx *ctx, struct rs_pending *p)
+{
+    char key[16];
+    rs_key(p->req.key, key);
+    const uint8_t *v;
+    size_t vlen;
+    if (cs_kv_get(n->kv, key, strlen(key), &v, &vlen) != 0) {
+        rs_reply(ctx, &p->req, CS_SIM_OK, 0, true, 0);
+    } else {
+        int64_t x = 0;
+        if (vlen == 8) memcpy(&x, v, 8);
+        rs_reply(ctx, &p->req, CS_SIM_OK, 0, false, x);
+    }
+    p->used = false;
+}
+
+static void rs_apply(struct rs_node *n, struct cs_sim_ctx *ctx, struct rs_post *p)
+{
+    struct rs_cluster *c = n->cluster;
+    uint64_t h = rs_hash(p->bytes, p->len, p->term);
+    if (p->index < RS_INDEXES_MAX) {
+        if (c->applied_hash[p->index] && c->applied_hash[p->index] != h && !c->violation[0]) {
+            snprintf(c->violation, sizeof c->violation,
+                     "state machine safety: node %u applies a different entry at %" PRIu64,
+                     n->sim_id, p->index);
+        }
+        c->applied_hash[p->index] = h;
+    }
+    if (p->index <= cs_kv_applied_index(n->kv)) return; /* a snapshot covered it */
+    struct cs_buf reply;
+    cs_buf_init(&reply, CS_KV_REPLY_BYTES_MAX);
+    int rc = 0;
+    if (p->len > 0) {
+        rc = cs_kv_apply(n->kv, p->index, p->bytes, p->len, &reply);
+    }
+    for (uint32_t k = 0; k < RS_PENDING_MAX; k++) {
+        struct rs_pending *q = &n->pending[k];
+        if (!q->used || q->is_read || q->index != p->index) continue;
+        if (q->term != p->term) {
+            rs_reply(ctx, &q->req, CS_SIM_FAIL, CS_ENOTLEADER, false, 0); /* replaced */
+        } else {
+            struct cs_kv_reply r;
+            bool ok = rc == 0 && p->len > 0 && cs_kv_reply_decode(reply.data, reply.len, &r) == 0 &&
+                      r.results_len == 1;
+            if (!ok) {
+                rs_reply(ctx, &q->req, CS_SIM_INFO, CS_EUNKNOWN, false, 0);
+            } else if (r.results[0].rc == 0) {
+                rs_reply(ctx, &q->req, CS_SIM_OK, 0, false, q->req.value);
+            } else {
+                rs_reply(ctx, &q->req, CS_SIM_FAIL, r.results[0].rc, false, 0);
+            }
+        }
+        q->used = false;
+    }
+    cs_buf_free(&reply);
+    for (uint32_t k = 0; k < RS_PENDING_MAX; k++) {
+        struct rs_pending *q = &n->pending[k];
+        if (q->used && q->is_read && q->read_released && cs_kv_applied_index(n->kv) >= q->index) {
+            rs_serve_read(n, ctx, q);
+        }
+    }
+}
+
+/* The last durable entry index and term on a disk (the snapshot's if none). */
+static void rs_disk_last(struct cs_sim_disk *d, uint64_t *index, uint64_t *term)
+{
+    *index = 0;
+    *term = 0;
+    const uint8_t *v, *key;
+    size_t vlen, key_len;
+    if (cs_sim_disk_get(d, "snap", 4, &v, &vlen) == 0) {
+        struct cs_reader r;
+        cs_reader_init(&r, v, vlen);
+        cs_get_uvarint(&r, index);
+        cs_get_uvarint(&r, term);
+    }
+    uint8_t after[9];
+    rs_entry_key(*index, after);
+    while (cs_sim_disk_next(d, after, 9, &key, &key_len, &v, &vlen) == 0 && key_len == 9 &&
+           key[0] == 'e') {
+        memcpy(after, key, 9);
+        struct cs_reader r;
+        cs_reader_init(&r, v, vlen);
+        cs_get_uvarint(&r, term);
+        (*index)++;
+    }
+}
+
+/* The persistence contract on the wire: what a message depends on is on disk. */
+static void rs_check_contract(struct rs_node *n, struct cs_sim_ctx *ctx, const struct rs_post *p)
+{
+    struct rs_cluster *c = n->cluster;
+    const uint8_t *v;
+    size_t vlen;
+    uint64_t term = 0, vote = 0;
+    if (c->violation[0]) return;
+    if (cs_sim_disk_get(ctx->disk, "hs", 2, &v, &vlen) == 0 && vlen == 24) {
+        memcpy(&term, v, 8);
+        memcpy(&vote, v + 8, 8);
+    }
+    bool pre = p->msg_type == CS_RAFT_MSG_PRE_VOTE || p->msg_type == CS_RAFT_MSG_PRE_VOTE_RESP;
+    bool bad = !pre && p->term > term;
+    if (p->msg_type == CS_RAFT_MSG_VOTE_RESP && !p->msg_reject) {
+        /* A later term on disk has replaced the vote legitimately: nothing to see. */
+        bad |= term < p->term || (term == p->term && vote != p->to + 1);
+    }
+    if (p->msg_type == CS_RAFT_MSG_APPEND_RESP && !p->msg_reject) {
+        uint64_t last, last_term;
+        rs_disk_last(ctx->disk, &last, &last_term);
+        bad |= last < p->index;
+    }
+    if (bad) {
+        snprintf(c->violation, sizeof c->violation,
+                 "persistence: node %u sends %s (term %" PRIu64 ") before it is durable", n->sim_id,
+                 cs_raft_msg_type_name(p->msg_type), p->term);
+    }
+}
+
+static void rs_post_run(struct rs_node *n, struct cs_sim_ctx *ctx, struct rs_post *p)
+{
+    if (p->kind == 0) {
+        rs_check_contract(n, ctx, p);
+        (void)cs_sim_send(ctx, p->to, p->bytes, p->len);
+    } else if (p->kind == 1) {
+        rs_apply(n, ctx, p);
+    } else {
+        for (uint32_t k = 0; k < RS_PENDING_MAX; k++) {
+            struct rs_pending *q = &n->pending[k];
+            if (!q->used || !q->is_read || q->req.id != p->ctx) continue;
+            q->read_released = true;
+            q->index = p->index;
+            if (cs_kv_applied_index(n->kv) >= q->index) rs_serve_read(n, ctx, q);
+        }
+    }
+}
+
+/* Run every deferred action whose sync has completed, in order. */
+static void rs_post_flush(struct rs_node *n, struct cs_sim_ctx *ctx)
+{
+    while (n->post_len > 0) {
+        struct rs_post *p = &n->post[n->post_start];
+        if (p->sync_id > n->sync_done) break;
+        rs_post_run(n, ctx, p);
+        free(p->bytes);
+        p->bytes = NULL;
+        n->post_start = (n->post_start + 1) % RS_POST_MAX;
+        n->post_len--;
+    }
+}
+
+static void rs_post_clear(struct rs_node *n)
+{
+    while (n->post_len > 0) {
+        free(n->post[n->post_start].bytes);
+        n->post_start = (n->post_start + 1) % RS_POST_MAX;
+        n->post_len--;
+    }
+}
+
+/* --- the Ready loop ------------------------------------------------------------- */
+
+static void rs_compact(struct rs_node *n, struct cs_sim_ctx *ctx)
+{
+    struct cs_raft_status st;
+    cs_raft_status(n->r, &st);
+    uint64_t at = cs_kv_applied_index(n->kv);
+    if (at < st.snapshot_index + RS_COMPACT_EVERY || at > st.applied) return;
+    struct cs_buf snap;
+    cs_buf_init(&snap, RS_SNAPSHOT_BYTES_MAX);
+    if (cs_kv_snapshot(n->kv, &snap) == 0 && cs_raft_compact(n->r, at, snap.data, snap.len) == 0) {
+        struct cs_raft_snapshot_meta meta;
+        cs_raft_snapshot_meta(n->r, &meta);
+        if (rs_disk_put_snapshot(ctx->disk, &meta, snap.data, snap.len) == 0) {
+            (void)cs_sim_sync(ctx, ++n->sync_next);
+        }
+    }
+    cs_buf_free(&snap);
+}
+
+static bool rs_persist(struct rs_node *n, struct cs_sim_ctx *ctx, const struct cs_raft_ready *rd)
+{
+    bool wrote = false;
+    if (rd->snapshot) {
+        (void)cs_kv_restore(n->kv, rd->snapshot->data, rd->snapshot->data_len);
+        rs_disk_put_snapshot(ctx->disk, &rd->snapshot->meta, rd->snapshot->data,
+                             rd->snapshot->data_len);
+        wrote = true;
+    }
+    if (rd->entries_len) {
+        rs_disk_truncate(ctx->disk, rd->entries[0].index, UINT64_MAX);
+        for (size_t k = 0; k < rd->entries_len; k++)
+            rs_disk_put_entry(ctx->disk, &rd->entries[k]);
+        wrote = true;
+    }
+    if (rd->hard_state_changed) {
+        uint8_t hs[24];
+        memcpy(hs, &rd->hard_state.term, 8);
+        memcpy(hs + 8, &rd->hard_state.vote, 8);
+        memcpy(hs + 16, &rd->hard_state.commit, 8);
+        cs_sim_disk_put(ctx->disk, "hs", 2, hs, sizeof hs);
+        wrote = true;
+    }
+    return wrote;
+}
+
+/* A full queue would lose an apply: say so loudly rather than diverge. */
+static void rs_overflow(struct rs_node *n)
+{
+    struct rs_cluster *c = n->cluster;
+    if (!c->violation[0]) {
+        snprintf(c->violation, sizeof c->violation, "node %u: deferred queue full", n->sim_id);
+    }
+}
+
+static void rs_defer_batch(struct rs_node *n, const struct cs_raft_ready *rd, uint64_t sync_id)
+{
+    for (size_t k = 0; k < rd->msgs_len; k++) {
+        struct cs_buf b;
+        cs_buf_init(&b, CS_SIM_MESSAGE_BYTES_MAX);
+        struct rs_post *p = NULL;
+        if (cs_raft_msg_encode(&rd->msgs[k], &b) == 0 && (p = rs_post_push(n, sync_id))) {
+            p->kind = 0;
+            p->to = (uint32_t)(rd->msgs[k].to - 1);
+            p->msg_type = rd->msgs[k].type;
+            p->msg_reject = rd->msgs[k].reject;
+            p->term = rd->msgs[k].term;
+            p->index = rd->msgs[k].index;
+            p->bytes = b.data; /* the post owns it now */
+            p->len = (uint32_t)b.len;
+        } else {
+            cs_buf_free(&b);
+        }
+    }
+    for (size_t k = 0; k < rd->committed_len; k++) {
+        const struct cs_raft_entry *e = &rd->committed[k];
+        struct rs_post *p = rs_post_push(n, sync_id);
+        if (!p) {
+            rs_overflow(n);
+            return;
+        }
+        p->kind = 1;
+        p->index = e->index;
+        p->term = e->term;
+        p->len = e->type == CS_RAFT_ENTRY_NORMAL ? e->data_len : 0;
+        p->bytes = p->len ? malloc(p->len) : NULL;
+        if (p->len) memcpy(p->bytes, e->data, p->len);
+    }
+    for (size_t k = 0; k < rd->reads_len; k++) {
+        struct rs_post *p = rs_post_push(n, sync_id);
+        if (!p) {
+            rs_overflow(n);
+            return;
+        }
+        p->kind = 2;
+        p->index = rd->reads[k].index;
+        memcpy(&p->ctx, rd->reads[k].ctx, sizeof p->ctx);
+    }
+}
+
+static void rs_drain(struct rs_node *n, struct cs_sim_ctx *ctx)
+{
+    for (int round = 0; round < 64 && cs_raft_has_ready(n->r); round++) {
+        struct cs_raft_ready rd;
+        cs_raft_ready(n->r, &rd);
+        bool wrote = rs_persist(n, ctx, &rd);
+        uint64_t sync_id = n->sync_next; /* behind any sync still running */
+        if (wrote) {
+            sync_id = ++n->sync_next;
+            (void)cs_sim_sync(ctx, sync_id);
+        }
+        rs_defer_batch(n, &rd, sync_id);
+        cs_raft_advance(n->r, &rd);
+        rs_post_flush(n, ctx); /* what needs no new sync goes now, before the next batch */
+    }
+    rs_compact(n, ctx);
+}
+
+/* --- the simulator's node interface --------------------------------------------- */
+
+static int rs_start_core(struct rs_node *n, struct cs_sim_ctx *ctx)
+{
+    struct rs_cluster *c = n->cluster;
+    struct cs_raft_config cfg;
+    cs_raft_config_default(&cfg, n->sim_id + 1, RS_GROUP, 0);
+    cs_rng_fork(ctx->rng, &cfg.rng);
+    cfg.election_timeout_ms = 150;
+    cfg.heartbeat_interval_ms = 30;
+    cfg.msg_bytes_max = 16u << 10;
+    cfg.chunk_bytes = 16u << 10;
+    cfg.uncommitted_max = 256;
+    cfg.msg_entries_max = c->msg_entries_max;
+    cfg.inflight_max = c->inflight_max;
+    cfg.bugs = c->bugs;
+    struct cs_raft_restore rs;
+    memset(&rs, 0, sizeof rs);
+    for (uint32_t k = 0; k < c->nodes_len; k++) {
+        rs.snapshot.meta.conf.members[k] = (struct cs_raft_member){k + 1, true};
+    }
+    rs.snapshot.meta.conf.members_len = c->nodes_len;
+    const uint8_t *v;
+    size_t vlen;
+    if (cs_sim_disk_get(ctx->disk, "hs", 2, &v, &vlen) == 0 && vlen == 24) {
+        memcpy(&rs.hard_state.term, v, 8);
+        memcpy(&rs.hard_state.vote, v + 8, 8);
+        memcpy(&rs.hard_state.commit, v + 16, 8);
+    }
+    int rc = cs_kv_new(&n->kv);
+    if (rc) return rc;
+    uint8_t *snap_copy = NULL;
+    if (cs_sim_disk_get(ctx->disk, "snap", 4, &v, &vlen) == 0) {
+        struct cs_reader r;
+        cs_reader_init(&r, v, vlen);
+        cs_get_uvarint(&r, &rs.snapshot.meta.index);
+        cs_get_uvarint(&r, &rs.snapshot.meta.term);
+        uint64_t members = 0;
+        rc = cs_get_count(&r, &members, CS_RAFT_MEMBERS_MAX, 2);
+        if (rc) return rc;
+        size_t conf_start = r.pos - cs_uvarint_len(members);
+        for (uint64_t k = 0; k < members; k++) {
+            uint64_t id;
+            uint8_t voter;
+            cs_get_uvarint(&r, &id);
+            cs_get_u8(&r, &voter);
+        }
+        if (cs_reader_error(&r)) return cs_reader_error(&r);
+        rc = cs_raft_conf_decode(v + conf_start, r.pos - conf_start, &rs.snapshot.meta.conf);
+        if (rc) return rc;
+        size_t data_len = cs_reader_remaining(&r);
+        snap_copy = malloc(data_len ? data_len : 1);
+        if (!snap_copy) return CS_ENOMEM;
+        memcpy(snap_copy, v + r.pos, data_len);
+        rs.snapshot.data = snap_copy;
+        rs.snapshot.data_len = data_len;
+        rc = cs_kv_restore(n->kv, snap_copy, data_len);
+        if (rc) {
+            free(snap_copy);
+            return rc;
+        }
+    }
+    /* The durable entries after the snapshot, in order. */
+    size_t cap = 64, len = 0;
+    struct cs_raft_entry *entries = malloc(cap * sizeof *entries);
+    uint8_t after[9];
+    rs_entry_key(rs.snapshot.meta.index, after);
+    const uint8_t *key;
+    size_t key_len;
+    while (entries && cs_sim_disk_next(ctx->disk, after, 9, &key, &key_len, &v, &vlen) == 0 &&
+           key_len == 9 && key[0] == 'e') {
+        memcpy(after, key, 9);
+        if (len == cap) {
+            cap *= 2;
+            struct cs_raft_entry *grown = realloc(entries, cap * sizeof *entries);
+            if (!grown) break;
+            entries = grown;
+        }
+        struct cs_reader r;
+        cs_reader_init(&r, v, vlen);
+        struct cs_raft_entry *e = &entries[len];
+        memset(e, 0, sizeof *e);
+        cs_get_uvarint(&r, &e->term);
+        cs_get_u8(&r, &e->type);
+        e->index = rs.snapshot.meta.index + 1 + len;
+        e->data_len = (uint32_t)cs_reader_remaining(&r);
+        e->data = NULL;
+        if (e->data_len) {
+            uint8_t *copy = malloc(e->data_len);
+            if (copy) memcpy(copy, v + r.pos, e->data_len);
+            e->data = copy;
+        }
+        len++;
+    }
+    rs.entries = entries;
+    rs.entries_len = len;
+    if (rs.hard_state.commit > rs.snapshot.meta.index + len) {
+        rs.hard_state.commit = rs.snapshot.meta.index + len; /* never persisted past its log */
+    }
+    rc = cs_raft_new(&cfg, &rs, ctx->now_us / 1000, &n->r);
+    for (size_t k = 0; k < len; k++)
+        free((void *)(uintptr_t)entries[k].data);
+    free(entries);
+    free(snap_copy);
+    if (rc) return rc;
+    n->sync_next = n->sync_done = 0;
+    n->checked_commit = rs.snapshot.meta.index;
+    memset(n->pending, 0, sizeof n->pending);
+    return cs_sim_timer_set(ctx, 0, RS_TICK_US);
+}
+
+static int rs_init(void *state, struct cs_sim_ctx *ctx)
+{
+    return rs_start_core(state, ctx);
+}
+
+static int rs_restart(void *state, struct cs_sim_ctx *ctx)
+{
+    return rs_start_core(state, ctx);
+}
+
+static void rs_crash(void *state)
+{
+    struct rs_node *n = state;
+    cs_raft_free(n->r);
+    cs_kv_free(n->kv);
+    n->r = NULL;
+    n->kv = NULL;
+    rs_post_clear(n);
+}
+
+static void rs_on_message(void *state, struct cs_sim_ctx *ctx, uint32_t from, const uint8_t *bytes,
+                          size_t len)
+{
+    struct rs_node *n = state;
+    static struct cs_raft_entry entries[CS_RAFT_MSG_ENTRIES_MAX];
+    struct cs_raft_msg m;
+    (void)from;
+    if (cs_raft_msg_decode(bytes, len, &m, entries, CS_RAFT_MSG_ENTRIES_MAX) != 0) return;
+    cs_raft_tick(n->r, ctx->now_us / 1000);
+    (void)cs_raft_step(n->r, &m);
+    rs_drain(n, ctx);
+}
+
+static void rs_on_timer(void *state, struct cs_sim_ctx *ctx, uint32_t timer_id)
+{
+    struct rs_node *n = state;
+    (void)timer_id;
+    cs_raft_tick(n->r, ctx->now_us / 1000);
+    rs_drain(n, ctx);
+    (void)cs_sim_timer_set(ctx, 0, RS_TICK_US);
+}
+
+static void rs_on_sync(void *state, struct cs_sim_ctx *ctx, uint64_t sync_id)
+{
+    struct rs_node *n = state;
+    if (sync_id > n->sync_done) n->sync_done = sync_id;
+    rs_post_flush(n, ctx);
+    rs_compact(n, ctx);
+}
+
+static struct rs_pending *rs_pending_slot(struct rs_node *n)
+{
+    for (uint32_t k = 0; k < RS_PENDING_MAX; k++) {
+        if (!n->pending[k].used) return &n->pending[k];
+    }
+    return NULL;
+}
+
+static void rs_on_client_request(void *state, struct cs_sim_ctx *ctx,
+                                 const struct cs_sim_request *req)
+{
+    struct rs_node *n = state;
+    struct rs_pending *p = rs_pending_slot(n);
+    if (!p) {
+        rs_reply(ctx, req, CS_SIM_FAIL, CS_EBUSY, false, 0);
+        return;
+    }
+    memset(p, 0, sizeof *p);
+    p->req = *req;
+    if (req->f == CS_SIM_F_READ) {
+        int rc = cs_raft_read_index(n->r, &req->id, sizeof req->id);
+        if (rc) {
+            rs_refuse(n, ctx, req, rc);
+            return;
+        }
+        p->used = true;
+        p->is_read = true;
+        rs_drain(n, ctx);
+        return;
+    }
+    char key[16];
+    rs_key(req->key, key);
+    static struct cs_kv_command cmd;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.ops_len = 1;
+    struct cs_kv_op *op = &cmd.ops[0];
+    op->key = (const uint8_t *)key;
+    op->key_len = (uint32_t)strlen(key);
+    op->value = (const uint8_t *)&req->value;
+    op->value_len = 8;
+    if (req->f == CS_SIM_F_WRITE) {
+        op->type = CS_KV_SET;
+    } else if (req->f == CS_SIM_F_CAS) {
+        op->type = CS_KV_CAS;
+        op->expected = (const uint8_t *)&req->expect;
+        op->expected_len = 8;
+    } else {
+        rs_reply(ctx, req, CS_SIM_FAIL, CS_EINVAL, false, 0);
+        return;
+    }
+    uint8_t mem[256];
+    struct cs_buf b;
+    cs_buf_init_fixed(&b, mem, sizeof mem);
+    uint64_t index = 0;
+    int rc = cs_kv_command_encode(&cmd, &b);
+    if (!rc) rc = cs_raft_propose(n->r, b.data, b.len, &index);
+    if (rc) {
+        rs_refuse(n, ctx, req, rc);
+        return;
+    }
+    struct cs_raft_status st;
+    cs_raft_status(n->r, &st);
+    p->used = true;
+    p->index = index;
+    p->term = st.term;
+    rs_drain(n, ctx);
+}
+
+static int rs_check_node(void *state)
+{
+    (void)state;
+    return 0;
+}
+
+static const struct cs_sim_node_ops rs_ops = {
+    .name = "raft",
+    .init = rs_init,
+    .on_message = rs_on_message,
+    .on_timer = rs_on_timer,
+    .on_client_request = rs_on_client_request,
+    .on_sync = rs_on_sync,
+    .on_crash = rs_crash,
+    .on_restart = rs_restart,
+    .check_invariants = rs_check_node,
+};
+
+/* A node's last log entry as an election sees it: memory while up, disk while down. */
+static void rs_log_last(struct rs_cluster *c, struct cs_sim *sim, uint32_t k, uint64_t *index,
+                        uint64_t *term)
+{
+    struct rs_node *n = &c->nodes[k];
+    if (!cs_sim_node_up(sim, k) || !n->r) {
+        rs_disk_last(cs_sim_node_disk(sim, k), index, term);
+        return;
+    }
+    struct cs_raft_status st;
+    cs_raft_status(n->r, &st);
+    struct cs_raft_entry e;
+    *index = st.last_index;
+    if (cs_raft_entry_at(n->r, st.last_index, &e) == 0) {
+        *term = e.term;
+    } else {
+        struct cs_raft_snapshot_meta m;
+        cs_raft_snapshot_meta(n->r, &m);
+        *term = m.term;
+    }
+}
+
+/* Does node k hold the entry of hash h at index (in memory, or under its snapshot)? Down: no. */
+static bool rs_log_has(struct rs_cluster *c, struct cs_sim *sim, uint32_t k, uint64_t index,
+                       uint64_t h)
+{
+    struct rs_node *n = &c->nodes[k];
+    if (!cs_sim_node_up(sim, k) || !n->r) return false; /* conservative: may be electable */
+    struct cs_raft_status st;
+    cs_raft_status(n->r, &st);
+    if (index <= st.snapshot_index) return true;
+    struct cs_raft_entry e;
+    return cs_raft_entry_at(n->r, index, &e) == 0 && rs_hash(e.data, e.data_len, e.term) == h;
+}
+
+/*
+ * Commit safety (what Leader Completeness rests on): when a leader counts an
+ * index committed, no node lacking that entry may have a log at least as up
+ * to date as a quorum's. A down node's log is its disk; a down node counts as
+ * lacking the entry only if its disk is short of the index.
+ */
+static void rs_check_commit_safety(struct rs_cluster *c, struct cs_sim *sim, uint64_t id,
+                                   uint64_t term, uint64_t index, uint64_t h)
+{
+    uint32_t quorum = c->nodes_len / 2 + 1;
+    for (uint32_t x = 0; x < c->nodes_len && !c->violation[0]; x++) {
+        uint64_t xi, xt;
+        rs_log_last(c, sim, x, &xi, &xt);
+        bool up = cs_sim_node_up(sim, x) && c->nodes[x].r;
+        if (up ? rs_log_has(c, sim, x, index, h) : xi >= index) continue;
+        uint32_t votes = 0;
+        for (uint32_t v = 0; v < c->nodes_len; v++) {
+            uint64_t vi, vt;
+            rs_log_last(c, sim, v, &vi, &vt);
+            votes += xt > vt || (xt == vt && xi >= vi);
+        }
+        if (votes >= quorum) {
+            snprintf(c->violation, sizeof c->violation,
+                     "commit safety: leader %" PRIu64 " of term %" PRIu64 " commits %" PRIu64
+                     " but node %u, lacking it, is electable",
+                     id, term, index, x + 1);
+        }
+    }
+}
+
+/* Record entries node k knows committed; check them against every other record. */
+static void rs_check_committed(struct rs_cluster *c, struct cs_sim *sim, uint32_t k,
+                               const struct cs_raft_status *st)
+{
+    struct rs_node *n = &c->nodes[k];
+    uint64_t top = st->commit < RS_INDEXES_MAX ? st->commit : RS_INDEXES_MAX - 1;
+    uint64_t from =
+        n->checked_commit + 1 > st->first_index ? n->checked_commit + 1 : st->first_index;
+    for (uint64_t i = from; i <= top && !c->violation[0]; i++) {
+        struct cs_raft_entry e;
+        if (cs_raft_entry_at(n->r, i, &e)) break;
+        uint64_t h = rs_hash(e.data, e.data_len, e.term);
+        if (c->committed_hash[i] && c->committed_hash[i] != h) {
+            snprintf(c->violation, sizeof c->violation,
+                     "node %u commits a different entry at %" PRIu64, k + 1, i);
+        }
+        bool fresh = c->committed_hash[i] == 0;
+        c->committed_hash[i] = h;
+        if (!c->committed_term[i] || st->term < c->committed_term[i]) {
+            c->committed_term[i] = st->term;
+        }
+        if (i > c->committed_max) c->committed_max = i;
+        if (fresh && st->role == CS_RAFT_LEADER)
+            rs_check_commit_safety(c, sim, st->id, st->term, i, h);
+    }
+    if (top > n->checked_commit) n->checked_commit = top;
+    if (st->role != CS_RAFT_LEADER) return;
+    /* Leader completeness: every entry committed in an earlier term is in its log. */
+    for (uint64_t i = st->first_index; i <= c->committed_max && !c->violation[0]; i++) {
+        if (!c->committed_hash[i] || c->committed_term[i] >= st->term) continue;
+        struct cs_raft_entry e;
+        if (cs_raft_entry_at(n->r, i, &e) ||
+            rs_hash(e.data, e.data_len, e.term) != c->committed_hash[i]) {
+            snprintf(c->violation, sizeof c->violation,
+                     "leader completeness: leader %" PRIu64 " of term %" PRIu64
+                     " lacks committed entry %" PRIu64,
+                     st->id, st->term, i);
+        }
+    }
+}
+
+/* Election safety, commit safety and leader completeness, after every event. */
+static int rs_check_cluster(void *arg, struct cs_sim *sim)
+{
+    struct rs_cluster *c = arg;
+    for (uint32_t k = 0; k < c->nodes_len; k++) {
+        struct rs_node *n = &c->nodes[k];
+        if (!cs_sim_node_up(sim, k) || !n->r) continue;
+        struct cs_raft_status st;
+        cs_raft_status(n->r, &st);
+        rs_check_committed(c, sim, k, &st);
+        if (st.role != CS_RAFT_LEADER || st.term >= RS_TERMS_MAX) continue;
+        uint64_t *slot = &c->leader_of_term[st.term];
+        if (*slot && *slot != st.id && !c->violation[0]) {
+            snprintf(c->violation, sizeof c->violation,
+                     "election safety: nodes %" PRIu64 " and %" PRIu64 " lead term %" PRIu64, *slot,
+                     st.id, st.term);
+        }
+        *slot = st.id;
+    }
+    return c->violation[0] ? 1 : 0;
+}
+
+/* --- one run ------------------------------------------------------------------- */
+
+struct rs_args {
+    unsigned long long seeds;
+    unsigned long long seed_start;
+    unsigned long long nodes;
+    unsigned long long ops;
+    bool single;
+    bool trace;
+    uint32_t bugs;
+    const char *bug;
+};
+
+struct rs_result {
+    int verdict;
+    char violation[200];
+    uint32_t ops_ok, ops_fail, ops_info;
+    uint64_t end_us;
+    struct cs_sim_stats stats;
+};
+
+static void rs_print_trace(void *arg, const char *line)
+{
+    fprintf(arg, "trace %s\n", line);
+}
+
+static int rs_world(const struct rs_args *a, uint64_t seed, struct rs_cluster *c,
+                    struct cs_history *h, struct cs_sim **sim, struct cs_sim_workload **wl,
+                    struct cs_sim_nemesis **nem)
+{
+    struct cs_sim_options so;
+    cs_sim_options_default(&so, seed);
+    so.nodes_len = c->nodes_len;
+    so.disk_torn_ppm = 0; /* the log does not checksum its records yet */
+    so.check_fn = rs_check_cluster;
+    so.check_arg = c;
+    if (a->trace) {
+        so.trace_fn = rs_print_trace;
+        so.trace_arg = stdout;
+    }
+    int rc = cs_sim_create(&so, sim);
+    for (uint32_t k = 0; k < c->nodes_len && !rc; k++) {
+        rc = cs_sim_node_attach(*sim, k, &rs_ops, &c->nodes[k]);
+    }
+    if (!rc) rc = cs_sim_start(*sim);
+    if (rc) return rc;
+    struct cs_sim_workload_options wo;
+    memset(&wo, 0, sizeof wo);
+    wo.kind = CS_SIM_WORKLOAD_KV;
+    wo.clients_len = 4;
+    wo.ops_max = (uint32_t)a->ops;
+    wo.keys_len = 3;
+    wo.read_ppm = 500000;
+    wo.cas_ppm = 300000;
+    wo.op_timeout_us = 500000;
+    wo.think_min_us = 10000;
+    wo.think_max_us = 60000;
+    /* No route function: clients follow the leader hint in refusals, else pick at random. */
+    rc = cs_sim_workload_start(*sim, &wo, h, wl);
+    if (rc) return rc;
+    struct cs_sim_nemesis_options no;
+    memset(&no, 0, sizeof no);
+    no.faults = CS_SIM_FAULTS_ALL;
+    no.interval_min_us = 50000;
+    no.interval_max_us = 400000;
+    no.duration_min_us = 50000;
+    no.duration_max_us = 600000;
+    no.clock_offset_max_us = 50000;
+    no.clock_drift_max_ppm = 20000;
+    no.stop_us = 6000000; /* then everything heals and the clients finish */
+    return cs_sim_nemesis_start(*sim, &no, nem);
+}
+
+static int rs_run(const struct rs_args *a, uint64_t seed, struct rs_result *out)
+{
+    memset(out, 0, sizeof *out);
+    struct rs_cluster *c = calloc(1, sizeof *c);
+    if (!c) return CS_ENOMEM;
+    c->nodes_len = (uint32_t)a->nodes;
+    c->bugs = a->bugs;
+    struct cs_rng pick;
+    cs_rng_init(&pick, seed ^ 0x7261667473696dull);
+    bool single = cs_rng_chance(&pick, 1, 2);
+    c->msg_entries_max = single ? 1 : 1 + (uint32_t)cs_rng_below(&pick, 64);
+    c->inflight_max = single ? 1 : 1 + (uint32_t)cs_rng_below(&pick, 16);
+    c->leader_of_term = calloc(RS_TERMS_MAX, sizeof *c->leader_of_term);
+    c->applied_hash = calloc(RS_INDEXES_MAX, sizeof *c->applied_hash);
+    c->committed_hash = calloc(RS_INDEXES_MAX, sizeof *c->committed_hash);
+    c->committed_term = calloc(RS_INDEXES_MAX, sizeof *c->committed_term);
+    int rc = c->leader_of_term && c->applied_hash && c->committed_hash && c->committed_term
+                 ? 0
+                 : CS_ENOMEM;
+    for (uint32_t k = 0; k < c->nodes_len && !rc; k++) {
+        c->nodes[k].cluster = c;
+        c->nodes[k].sim_id = k;
+        c->nodes[k].post = calloc(RS_POST_MAX, sizeof *c->nodes[k].post);
+        if (!c->nodes[k].post) rc = CS_ENOMEM;
+    }
+    struct cs_history h;
+    cs_history_init(&h, (uint32_t)a->ops);
+    struct cs_sim *sim = NULL;
+    struct cs_sim_workload *wl = NULL;
+    struct cs_sim_nemesis *nem = NULL;
+    if (!rc) rc = rs_world(a, seed, c, &h, &sim, &wl, &nem);
+    if (!rc) {
+        uint64_t events = 0;
+        while (!cs_sim_workload_done(wl) && events++ < RS_EVENTS_MAX &&
+               cs_sim_now_us(sim) < RS_VIRTUAL_US_MAX && !c->violation[0]) {
+            if (!cs_sim_step(sim)) break;
+        }
+        out->end_us = cs_sim_now_us(sim);
+        out->stats = *cs_sim_stats(sim);
+        rc = cs_sim_workload_error(wl);
+    }
+    cs_sim_destroy(sim);
+    cs_sim_workload_destroy(wl);
+    cs_sim_nemesis_destroy(nem);
+    for (uint32_t k = 0; k < c->nodes_len; k++) {
+        rs_crash(&c->nodes[k]);
+        free(c->nodes[k].post);
+    }
+    memcpy(out->violation, c->violation, sizeof out->violation);
+    if (!rc && !out->violation[0]) {
+        for (uint32_t i = 0; i < h.ops_len; i++) {
+            out->ops_ok += h.ops[i].type == CS_TYPE_OK;
+            out->ops_fail += h.ops[i].type == CS_TYPE_FAIL;
+            out->ops_info += h.ops[i].type == CS_TYPE_INFO || h.ops[i].type == CS_TYPE_INVOKE;
+        }
+        struct cs_model_spec model = {CS_MODEL_CAS_REGISTER, cs_value_none(), true};
+        struct cs_check_budget budget = {.steps_max = 50000000};
+        struct cs_check_result check;
+        rc = cs_check_linearizable(&h, &model, &budget, &check);
+        if (!rc) out->verdict = (int)check.verdict;
+        cs_check_result_free(&check);
+    }
+    cs_history_free(&h);
+    free(c->leader_of_term);
+    free(c->applied_hash);
+    free(c->committed_hash);
+    free(c->committed_term);
+    free(c);
+    return rc;
+}
+
+static int rs_parse(int argc, char **argv, struct rs_args *a)
+{
+    a->seeds = 1;
+    a->nodes = 3;
+    a->ops = 500;
+    for (int i = 1; i < argc; i++) {
+        const char *flag = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = 0;
+        if (strcmp(flag, "--seeds") == 0) {
+            rc = cli_parse_u64(flag, val, &a->seeds), i++;
+        } else if (strcmp(flag, "--seed-start") == 0) {
+            rc = cli_parse_u64(flag, val, &a->seed_start), i++;
+        } else if (strcmp(flag, "--seed") == 0) {
+            rc = cli_parse_u64(flag, val, &a->seed_start), i++;
+            a->single = true;
+        } else if (strcmp(flag, "--nodes") == 0) {
+            rc = cli_parse_u64(flag, val, &a->nodes), i++;
+        } else if (strcmp(flag, "--ops") == 0) {
+            rc = cli_parse_u64(flag, val, &a->ops), i++;
+        } else if (strcmp(flag, "--bug") == 0 && val) {
+            a->bug = val, i++;
+            a->bugs = cs_raft_bug_parse(val);
+            if (!a->bugs) {
+                fprintf(stderr, "consist sim raft: --bug wants %s, got '%s'\n", cs_raft_bug_names(),
+                        val);
+                return -1;
+            }
+        } else if (strcmp(flag, "--trace") == 0) {
+            a->trace = true;
+        } else {
+            fprintf(stderr, "consist sim raft: unknown argument '%s'\n", flag);
+            return -1;
+        }
+        if (rc) return -1;
+    }
+    if (a->single) a->seeds = 1;
+    if (a->nodes != 3 && a->nodes != 5) {
+        fprintf(stderr, "consist sim raft: --nodes wants 3 or 5\n");
+        return -1;
+    }
+    if (a->ops < 1 || a->ops > 100000) {
+        fprintf(stderr, "consist sim raft: --ops wants 1..100000\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int rs_command(int argc, char **argv)
+{
+    struct rs_args a;
+    memset(&a, 0, sizeof a);
+    if (rs_parse(argc, argv, &a) != 0) return CS_CLI_EXIT_USAGE;
+    unsigned long long passed = 0, failed = 0;
+    for (unsigned long long i = 0; i < a.seeds; i++) {
+        uint64_t seed = a.seed_start + i;
+        struct rs_result r;
+        int rc = rs_run(&a, seed, &r);
+        if (rc) {
+            fprintf(stderr, "consist sim raft: seed %" PRIu64 ": %s\n", seed, cs_strerror(rc));
+            return CS_CLI_EXIT_INPUT;
+        }
+        bool ok = !r.violation[0] && r.verdict == CS_VERDICT_VALID;
+        if (!ok || a.single) {
+            printf("seed %" PRIu64 ": %s (ops %u ok, %u fail, %u info; crashes %" PRIu64
+                   "; virtual %.2f s)\n",
+                   seed, r.violation[0] ? r.violation : cs_verdict_name((enum cs_verdict)r.verdict),
+                   r.ops_ok, r.ops_fail, r.ops_info, r.stats.crashes, (double)r.end_us / 1e6);
+        }
+        if (!ok) {
+            printf("  replay: consist sim raft --seed %" PRIu64 " --nodes %llu%s%s\n", seed,
+                   a.nodes, a.bug ? " --bug " : "", a.bug ? a.bug : "");
+        }
+        passed += ok;
+        failed += !ok;
+    }
+    printf("%llu passed, %llu failed\n", passed, failed);
+    return failed ? CS_CLI_EXIT_NO : CS_CLI_EXIT_OK;
+}
+
+CS_CLI_COMMAND(
+    raft_sim_command, "sim", "raft",
+    "--seeds N [--seed-start S] [--nodes 3|5] [--ops N] "
+    "[--bug commit-old-term|vote-no-log-check|reply-before-persist] | --seed S [--trace]",
+    "Raft + the kv state machine under seeded faults, each history checked", rs_command)
