@@ -76,6 +76,10 @@ extern "C" {
 #define CS_CRDT_DOTS_PER_ENTRY_MAX CS_CRDT_NODES_MAX
 /* Depth of nested OR-Maps: a path is at most this many keys long. */
 #define CS_CRDT_DEPTH_MAX 4u
+/* Highest dot counter: a node's events are numbered 1..this. Decoders refuse
+ * more; a node that reached it gets CS_EOVERFLOW (far beyond any real run,
+ * but it keeps counter + 1 from ever wrapping). */
+#define CS_CRDT_DOT_COUNTER_MAX (UINT64_C(1) << 62)
 /* Bounded-counter rights-transfer entries (pairs of nodes). */
 #define CS_CRDT_TRANSFERS_MAX (4u * CS_CRDT_NODES_MAX)
 

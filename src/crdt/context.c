@@ -98,6 +98,7 @@ static void ctx_compact_node(struct cs_crdt_ctx *c, uint32_t vi)
     bool found;
     uint32_t at = cloud_find(c, (struct cs_dot){c->vv[vi].node, 0}, &found);
     uint32_t end = at;
+    CS_ASSERT(c->vv[vi].counter <= CS_CRDT_DOT_COUNTER_MAX); /* + 1 cannot wrap */
     while (end < c->cloud_len && c->cloud[end].node == c->vv[vi].node &&
            c->cloud[end].counter <= c->vv[vi].counter + 1) {
         if (c->cloud[end].counter == c->vv[vi].counter + 1) c->vv[vi].counter++;
@@ -138,7 +139,7 @@ int crdt_ctx_add(struct cs_crdt_ctx *c, struct cs_dot d)
     return 0;
 }
 
-struct cs_dot crdt_ctx_next(const struct cs_crdt_ctx *c, uint64_t node)
+int crdt_ctx_next(const struct cs_crdt_ctx *c, uint64_t node, struct cs_dot *next)
 {
     uint64_t top = vv_get(c, node);
     bool found;
@@ -146,8 +147,10 @@ struct cs_dot crdt_ctx_next(const struct cs_crdt_ctx *c, uint64_t node)
     if (at > 0 && c->cloud[at - 1].node == node && c->cloud[at - 1].counter > top) {
         top = c->cloud[at - 1].counter;
     }
-    CS_ASSERT(top < UINT64_MAX);
-    return (struct cs_dot){node, top + 1};
+    CS_ASSERT(top <= CS_CRDT_DOT_COUNTER_MAX); /* decoders and this function keep it */
+    if (top == CS_CRDT_DOT_COUNTER_MAX) return CS_EOVERFLOW;
+    *next = (struct cs_dot){node, top + 1};
+    return 0;
 }
 
 /*
@@ -331,7 +334,10 @@ int crdt_ctx_decode(struct cs_crdt_ctx *c, struct cs_reader *r)
     if (dots_reserve(&c->vv, &c->vv_cap, n)) return CS_ENOMEM;
     for (uint64_t i = 0; i < n; i++) {
         struct cs_dot d;
-        if ((rc = crdt_get_node(r, &d.node)) || (rc = cs_get_uvarint(r, &d.counter))) return rc;
+        if ((rc = crdt_get_node(r, &d.node)) ||
+            (rc = cs_get_uvarint_max(r, &d.counter, CS_CRDT_DOT_COUNTER_MAX))) {
+            return rc;
+        }
         if (d.counter == 0) return CS_EDECODE;
         if (i > 0 && c->vv[i - 1].node >= d.node) return CS_EDECODE;
         c->vv[c->vv_len++] = d;
@@ -340,7 +346,10 @@ int crdt_ctx_decode(struct cs_crdt_ctx *c, struct cs_reader *r)
     if (dots_reserve(&c->cloud, &c->cloud_cap, n)) return CS_ENOMEM;
     for (uint64_t i = 0; i < n; i++) {
         struct cs_dot d;
-        if ((rc = crdt_get_node(r, &d.node)) || (rc = cs_get_uvarint(r, &d.counter))) return rc;
+        if ((rc = crdt_get_node(r, &d.node)) ||
+            (rc = cs_get_uvarint_max(r, &d.counter, CS_CRDT_DOT_COUNTER_MAX))) {
+            return rc;
+        }
         if (d.counter == 0) return CS_EDECODE;
         if (i > 0 && crdt_dot_cmp(c->cloud[i - 1], d) >= 0) return CS_EDECODE;
         /* Compact form: not covered by the vector and not right after it. */

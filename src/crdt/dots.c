@@ -322,7 +322,7 @@ static int dots_decode(struct cs_reader *r, struct cs_dot *dots, uint64_t *n)
     if (*n == 0) return CS_EDECODE;
     for (uint64_t k = 0; k < *n; k++) {
         if ((rc = crdt_get_node(r, &dots[k].node))) return rc;
-        if ((rc = cs_get_uvarint(r, &dots[k].counter))) return rc;
+        if ((rc = cs_get_uvarint_max(r, &dots[k].counter, CS_CRDT_DOT_COUNTER_MAX))) return rc;
         if (dots[k].counter == 0) return CS_EDECODE;
         if (k > 0 && crdt_dot_cmp(dots[k - 1], dots[k]) >= 0) return CS_EDECODE;
     }
@@ -586,7 +586,8 @@ int crdt_fun_decode(struct cs_crdt_dotfun *f, enum crdt_fun_shape shape, struct 
         memset(&it, 0, sizeof it);
         const uint8_t *v = NULL;
         size_t v_len = 0;
-        if ((rc = crdt_get_node(r, &it.dot.node)) || (rc = cs_get_uvarint(r, &it.dot.counter))) {
+        if ((rc = crdt_get_node(r, &it.dot.node)) ||
+            (rc = cs_get_uvarint_max(r, &it.dot.counter, CS_CRDT_DOT_COUNTER_MAX))) {
             return rc;
         }
         if (it.dot.counter == 0) return CS_EDECODE;

@@ -92,8 +92,9 @@ bool crdt_ctx_contains(const struct cs_crdt_ctx *c, struct cs_dot d);
 int crdt_ctx_add(struct cs_crdt_ctx *c, struct cs_dot d);
 /* Join src into dst, compacting. CS_ETOOBIG, CS_ENOMEM (dst unchanged then). */
 int crdt_ctx_join(struct cs_crdt_ctx *dst, const struct cs_crdt_ctx *src);
-/* The next dot node may issue: one past every dot of node in c. */
-struct cs_dot crdt_ctx_next(const struct cs_crdt_ctx *c, uint64_t node);
+/* The next dot node may issue: one past every dot of node in c.
+ * CS_EOVERFLOW past CS_CRDT_DOT_COUNTER_MAX. */
+int crdt_ctx_next(const struct cs_crdt_ctx *c, uint64_t node, struct cs_dot *next);
 bool crdt_ctx_equal(const struct cs_crdt_ctx *a, const struct cs_crdt_ctx *b);
 bool crdt_ctx_leq(const struct cs_crdt_ctx *a, const struct cs_crdt_ctx *b);
 int crdt_ctx_copy(struct cs_crdt_ctx *dst, const struct cs_crdt_ctx *src);

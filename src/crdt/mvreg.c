@@ -31,10 +31,10 @@ int cs_mvreg_write(struct cs_mvreg *r, uint64_t node, const void *value, size_t 
     CS_ASSERT(delta != r); /* a delta is a separate state */
     struct cs_crdt_fun_item item;
     memset(&item, 0, sizeof item);
-    item.dot = crdt_ctx_next(&r->ctx, node);
     item.value = (uint8_t *)(uintptr_t)value;
     item.value_len = (uint32_t)value_len;
-    int rc;
+    int rc = crdt_ctx_next(&r->ctx, node, &item.dot);
+    if (rc) return rc;
     if (delta) {
         crdt_fun_free(&delta->fun);
         crdt_ctx_clear(&delta->ctx);

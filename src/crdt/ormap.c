@@ -765,7 +765,7 @@ int cs_ormap_counter_add(struct cs_ormap *m, uint64_t node, const struct cs_orma
     struct cs_crdt_fun_item item;
     memset(&item, 0, sizeof item);
     if (__builtin_add_overflow(base, amount, &item.count)) return CS_EOVERFLOW;
-    item.dot = crdt_ctx_next(&m->ctx, node);
+    if ((rc = crdt_ctx_next(&m->ctx, node, &item.dot))) return rc;
     return fun_write(m, path, path_len, true, &item, delta);
 }
 
@@ -783,7 +783,7 @@ int cs_ormap_lwwreg_set(struct cs_ormap *m, uint64_t node, const struct cs_ormap
     }
     struct cs_crdt_fun_item item;
     memset(&item, 0, sizeof item);
-    item.dot = crdt_ctx_next(&m->ctx, node);
+    if ((rc = crdt_ctx_next(&m->ctx, node, &item.dot))) return rc;
     item.stamp = stamp;
     item.value = (uint8_t *)(uintptr_t)value;
     item.value_len = (uint32_t)value_len;
@@ -800,7 +800,7 @@ int cs_ormap_mvreg_write(struct cs_ormap *m, uint64_t node, const struct cs_orma
     if (value_len > CS_CRDT_VALUE_BYTES_MAX) return CS_ETOOBIG;
     struct cs_crdt_fun_item item;
     memset(&item, 0, sizeof item);
-    item.dot = crdt_ctx_next(&m->ctx, node);
+    if ((rc = crdt_ctx_next(&m->ctx, node, &item.dot))) return rc;
     item.value = (uint8_t *)(uintptr_t)value;
     item.value_len = (uint32_t)value_len;
     return fun_write(m, path, path_len, false, &item, delta);
@@ -819,7 +819,12 @@ int cs_ormap_set_add(struct cs_ormap *m, uint64_t node, const struct cs_ormap_ke
         path_prune(&m->table, path, path_len);
         return rc;
     }
-    struct cs_dot dot = crdt_ctx_next(&m->ctx, node);
+    struct cs_dot dot;
+    if ((rc = crdt_ctx_next(&m->ctx, node, &dot))) {
+        path_prune(&m->table, path, path_len);
+        if (delta) ormap_clear(delta);
+        return rc;
+    }
     rc = crdt_elems_add(&field_value(e)->table, &m->ctx, dot, member, member_len,
                         d ? &field_value(d)->table : NULL, delta ? &delta->ctx : NULL);
     if (rc) {

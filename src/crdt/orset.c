@@ -43,7 +43,8 @@ int cs_orset_add(struct cs_orset *s, uint64_t node, const void *member, size_t m
     if (node == 0) return CS_EINVAL;
     CS_ASSERT(delta != s); /* a delta is a separate state */
     if (delta) orset_clear(delta);
-    struct cs_dot dot = crdt_ctx_next(&s->ctx, node);
+    struct cs_dot dot;
+    if ((rc = crdt_ctx_next(&s->ctx, node, &dot))) return rc;
     return crdt_elems_add(&s->table, &s->ctx, dot, member, member_len, delta ? &delta->table : NULL,
                           delta ? &delta->ctx : NULL);
 }

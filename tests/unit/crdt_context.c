@@ -80,4 +80,32 @@ CS_TEST(cloud_limit)
     cs_orset_free(&w);
 }
 
-CS_TEST_MAIN(CS_CASE(out_of_order_deltas_compact), CS_CASE(cloud_limit))
+/* Dot counters stop at CS_CRDT_DOT_COUNTER_MAX: decoding one more is CS_ETOOBIG, and a
+ * node whose counter reached the limit gets CS_EOVERFLOW instead of a wrapped dot. */
+CS_TEST(dot_counter_limit)
+{
+    for (uint64_t extra = 0; extra <= 1; extra++) {
+        struct cs_buf b;
+        cs_buf_init(&b, 256);
+        cs_put_u8(&b, CS_CRDT_FORMAT_VERSION);
+        cs_put_u8(&b, CS_CRDT_ORSET);
+        cs_put_uvarint(&b, 1);
+        cs_put_uvarint(&b, 1);
+        cs_put_uvarint(&b, CS_CRDT_DOT_COUNTER_MAX + extra);
+        cs_put_uvarint(&b, 0);
+        cs_put_uvarint(&b, 0);
+        cs_put_uvarint(&b, 0);
+        struct cs_orset s;
+        cs_orset_init(&s);
+        CS_CHECK_RC(cs_orset_decode(&s, b.data, b.len), extra ? CS_ETOOBIG : 0);
+        if (!extra) {
+            CS_CHECK_RC(cs_orset_add(&s, 1, "x", 1, NULL), CS_EOVERFLOW);
+            CS_CHECK_OK(cs_orset_add(&s, 2, "x", 1, NULL));
+            CS_CHECK(cs_orset_contains(&s, "x", 1));
+        }
+        cs_orset_free(&s);
+        cs_buf_free(&b);
+    }
+}
+
+CS_TEST_MAIN(CS_CASE(out_of_order_deltas_compact), CS_CASE(cloud_limit), CS_CASE(dot_counter_limit))
