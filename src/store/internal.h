@@ -47,6 +47,9 @@ static inline uint64_t store_le64_get(const uint8_t *p)
     return v;
 }
 
+/* store_mkdir_durable: create dir (0700) if missing and sync its parent. 0 or CS_EIO. */
+int store_mkdir_durable(const char *dir);
+
 /*
  * store_last_at_or_below: the last entry of db whose key is <= key (a short
  * key), as views. 0 or CS_ENOTFOUND; CS_EIO. For the log's "last index of a

@@ -9,10 +9,12 @@
  * and the journal replayed, invisibly to the caller).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/assert.h"
 #include "base/log.h"
@@ -110,6 +112,30 @@ static bool store_is_cs(int rc)
     return rc < 0 && rc >= CS_ERROR_MIN;
 }
 
+int store_mkdir_durable(const char *dir)
+{
+    if (mkdir(dir, 0700) != 0) return errno == EEXIST ? 0 : CS_EIO;
+    /* A new directory's own entry lives in its parent: sync that too. */
+    char parent[4096];
+    size_t len = strlen(dir);
+    if (len >= sizeof parent) return CS_EINVAL;
+    memcpy(parent, dir, len + 1);
+    while (len > 1 && parent[len - 1] == '/')
+        parent[--len] = 0;
+    char *slash = strrchr(parent, '/');
+    if (slash == NULL)
+        memcpy(parent, ".", 2);
+    else if (slash == parent)
+        parent[1] = 0;
+    else
+        *slash = 0;
+    int fd = open(parent, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return CS_EIO;
+    int rc = fsync(fd) == 0 ? 0 : CS_EIO;
+    close(fd);
+    return rc;
+}
+
 /* --- open and close --------------------------------------------------------- */
 
 static int store_open_dbs(struct cs_store *store)
@@ -149,13 +175,14 @@ int cs_store_open(const struct cs_store_options *options, struct cs_store **out)
     if (options->dir == NULL || map_max > CS_STORE_MAP_BYTES_MAX || map < CS_STORE_MAP_BYTES_MIN ||
         map > map_max)
         return CS_EINVAL;
-    if (mkdir(options->dir, 0700) != 0 && errno != EEXIST) return CS_EIO;
+    int rc = store_mkdir_durable(options->dir);
+    if (rc != 0) return rc;
 
     struct cs_store *store = calloc(1, sizeof *store);
     if (store == NULL) return CS_ENOMEM;
     store->map_bytes_max = map_max;
     store->hash = options->long_key_hash ? options->long_key_hash : store_hash_default;
-    int rc = mdb_env_create(&store->env);
+    rc = mdb_env_create(&store->env);
     if (rc == 0) rc = mdb_env_set_maxdbs(store->env, CS_STORE_DB_COUNT);
     if (rc == 0) rc = mdb_env_set_mapsize(store->env, (size_t)map);
     if (rc == 0) rc = mdb_env_open(store->env, options->dir, MDB_NORDAHEAD, 0600);

@@ -808,7 +808,8 @@ int wal_open(const char *dir, uint64_t segment_bytes, struct log_groups *groups,
              struct log_backend **out)
 {
     if (strlen(dir) + 40 >= WAL_PATH_BYTES_MAX) return CS_EINVAL;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) return CS_EIO;
+    int rc = store_mkdir_durable(dir);
+    if (rc != 0) return rc;
     struct wal *w = calloc(1, sizeof *w);
     if (w == NULL) return CS_ENOMEM;
     w->base.ops = &wal_ops;
@@ -818,7 +819,7 @@ int wal_open(const char *dir, uint64_t segment_bytes, struct log_groups *groups,
     w->fd = -1;
     cs_buf_init(&w->pending, WAL_PENDING_BYTES_MAX);
     w->dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
-    int rc = w->dir_fd < 0 ? CS_EIO : wal_recover(w);
+    rc = w->dir_fd < 0 ? CS_EIO : wal_recover(w);
     if (rc != 0) {
         wal_close(&w->base);
         return rc;

@@ -13,6 +13,7 @@
  * crash), so a silent comparator cannot pass.
  */
 #define _XOPEN_SOURCE 700
+#include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,13 +33,13 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 
 #define GROUPS    3
 #define MODEL_MAX 512
-#define DATA_MAX  12
+#define DATA_MAX  1000 /* big enough that WAL segments roll over and are collected */
 
 enum planted { PLANT_NONE = 0, PLANT_NO_SUFFIX_DROP = 1, PLANT_KEEP_UNSYNCED = 2 };
 
 struct model_entry {
     uint64_t term;
-    uint8_t len;
+    uint16_t len;
     uint8_t data[DATA_MAX];
 };
 
@@ -140,7 +141,7 @@ static void log_step(struct logs *l, struct model *m, struct model *durable, str
         struct model_entry me[4];
         for (size_t i = 0; i < n; i++) {
             me[i].term = cs_rng_range(rng, 1, 5);
-            me[i].len = (uint8_t)cs_rng_below(rng, DATA_MAX + 1);
+            me[i].len = (uint16_t)cs_rng_below(rng, DATA_MAX + 1);
             for (int k = 0; k < me[i].len; k++)
                 me[i].data[k] = (uint8_t)cs_rng_u64(rng);
             es[i] = (struct cs_raft_entry){me[i].term, at + i, 0, me[i].len, me[i].data};
@@ -152,7 +153,10 @@ static void log_step(struct logs *l, struct model *m, struct model *durable, str
         uint64_t end = at + n - 1;
         if (plant != PLANT_NO_SUFFIX_DROP || end > g->last) g->last = end;
     } else if (op < 55) { /* truncate */
+        /* Mostly a short suffix, as a new leader's overwrite is; sometimes deep. */
         uint64_t from = cs_rng_range(rng, g->compact + 1, g->last + 2);
+        if (cs_rng_chance(rng, 4, 5) && g->last + 1 - g->compact > 4)
+            from = g->last + 1 - cs_rng_below(rng, 4);
         for (int b = 0; b < 2; b++)
             CS_CHECK_OK(cs_store_log_truncate(both[b], id, from));
         if (from <= g->last) g->last = from - 1;
@@ -202,6 +206,25 @@ static void log_step(struct logs *l, struct model *m, struct model *durable, str
     }
 }
 
+/* Segments rolled over and collected in the runs so far: the test must reach them. */
+static uint64_t rolled_, collected_;
+
+static void count_segments(const char *dir)
+{
+    DIR *d = opendir(dir);
+    CS_CHECK(d != NULL);
+    unsigned long long seq, lowest = ~0ull, highest = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (sscanf(e->d_name, "wal-%16llx.log", &seq) == 1) {
+            if (seq < lowest) lowest = seq;
+            if (seq > highest) highest = seq;
+        }
+    closedir(d);
+    rolled_ += highest > 1;
+    collected_ += lowest > 1 && lowest != ~0ull;
+}
+
 /* Run one seed; return the step at which the stores and the model first disagree, or -1. */
 static int log_run(uint64_t seed, int steps, enum planted plant)
 {
@@ -223,6 +246,7 @@ static int log_run(uint64_t seed, int steps, enum planted plant)
         if (!lmdb_ok || !wal_ok) bad = s;
     }
     logs_close(&l);
+    count_segments(l.wal_dir);
     CS_CHECK(nftw(l.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
     return bad;
 }
@@ -231,9 +255,11 @@ CS_TEST(log_stores_match_model)
 {
     uint64_t seeds = cs_test_seeds(6);
     for (uint64_t i = 0; i < seeds; i++) {
-        int bad = log_run(cs_test_seed() + i, 150, PLANT_NONE);
+        int bad = log_run(cs_test_seed() + i, 500, PLANT_NONE);
         CS_CHECK_MSG(bad < 0, "stores and model disagree at step %d", bad);
     }
+    CS_CHECK_MSG(rolled_ > 0 && collected_ > 0, "rolled over %llu, collected %llu",
+                 (unsigned long long)rolled_, (unsigned long long)collected_);
 }
 
 CS_TEST(log_comparison_catches_planted_bugs)

@@ -326,6 +326,66 @@ CS_TEST(snapshot_save_load_and_compaction)
     fx_free(&f);
 }
 
+/* CS_STORE_LOG_GROUPS_MAX groups fit, one more does not; reads stop at
+ * CS_STORE_LOG_READ_ENTRIES_MAX entries. */
+CS_TEST(group_and_read_limits)
+{
+    struct fx f;
+    fx_init(&f);
+    struct cs_raft_hard_state hs = {1, 0, 0};
+    for (uint64_t g = 1; g <= CS_STORE_LOG_GROUPS_MAX; g++)
+        CS_CHECK_OK(cs_store_log_hard_state_save(f.log, g, &hs));
+    CS_CHECK_RC(cs_store_log_hard_state_save(f.log, CS_STORE_LOG_GROUPS_MAX + 1, &hs), CS_ENOSPACE);
+    CS_CHECK_RC(cs_store_log_append(f.log, CS_STORE_LOG_GROUPS_MAX + 1,
+                                    &(struct cs_raft_entry){1, 1, 0, 0, NULL}, 1),
+                CS_ENOSPACE);
+    static struct cs_raft_entry es[CS_STORE_LOG_READ_ENTRIES_MAX + 1];
+    for (size_t i = 0; i < CS_STORE_LOG_READ_ENTRIES_MAX + 1; i++)
+        es[i] = (struct cs_raft_entry){1, i + 1, 0, 0, NULL};
+    CS_CHECK_OK(cs_store_log_append(f.log, 1, es, CS_STORE_LOG_READ_ENTRIES_MAX + 1));
+    struct cs_store_log_entries out;
+    CS_CHECK_OK(cs_store_log_read(f.log, 1, 1, CS_STORE_LOG_READ_ENTRIES_MAX + 2, SIZE_MAX, &out));
+    CS_CHECK_EQ(out.len, CS_STORE_LOG_READ_ENTRIES_MAX);
+    cs_store_log_entries_free(&out);
+    CS_CHECK_OK(cs_store_log_read(f.log, 1, 2, CS_STORE_LOG_READ_ENTRIES_MAX + 2, SIZE_MAX, &out));
+    CS_CHECK_EQ(out.len, CS_STORE_LOG_READ_ENTRIES_MAX);
+    CS_CHECK_EQ_U64(out.entries[out.len - 1].index, CS_STORE_LOG_READ_ENTRIES_MAX + 1);
+    cs_store_log_entries_free(&out);
+    CS_CHECK_OK(cs_store_log_sync(f.log));
+    fx_crash(&f);
+    size_t n;
+    uint64_t ids[1];
+    cs_store_log_groups(f.log, ids, 1, &n);
+    CS_CHECK_EQ(n, CS_STORE_LOG_GROUPS_MAX);
+    fx_free(&f);
+}
+
+/* A group holds CS_STORE_LOG_GROUP_ENTRIES_MAX entries between compactions, not one
+ * more; compaction makes room. (The check is the front end's, shared by both
+ * backends; the WAL runs it because it is the cheaper of the two.) */
+CS_TEST(group_entries_limit)
+{
+    backend_ = CS_STORE_LOG_BACKEND_WAL;
+    struct fx f;
+    fx_init(&f);
+    enum { BATCH = 4096 };
+    static struct cs_raft_entry es[BATCH];
+    for (uint64_t next = 1; next <= CS_STORE_LOG_GROUP_ENTRIES_MAX; next += BATCH) {
+        for (size_t i = 0; i < BATCH; i++)
+            es[i] = (struct cs_raft_entry){1, next + i, 0, 0, NULL};
+        CS_CHECK_OK(cs_store_log_append(f.log, 1, es, BATCH));
+    }
+    check_bounds(&f, 1, 1, CS_STORE_LOG_GROUP_ENTRIES_MAX);
+    struct cs_raft_entry one = {1, CS_STORE_LOG_GROUP_ENTRIES_MAX + 1, 0, 0, NULL};
+    CS_CHECK_RC(cs_store_log_append(f.log, 1, &one, 1), CS_ENOSPACE);
+    one.index = CS_STORE_LOG_GROUP_ENTRIES_MAX; /* replacing the last keeps the count */
+    CS_CHECK_OK(cs_store_log_append(f.log, 1, &one, 1));
+    CS_CHECK_OK(cs_store_log_compact(f.log, 1, 10));
+    one.index = CS_STORE_LOG_GROUP_ENTRIES_MAX + 1;
+    CS_CHECK_OK(cs_store_log_append(f.log, 1, &one, 1));
+    fx_free(&f);
+}
+
 CS_TEST(open_rejects_bad_options)
 {
     struct cs_store_log *log;
@@ -387,6 +447,7 @@ BOTH(append_errors)
 BOTH(compact_term_and_read_ranges)
 BOTH(hard_state_save_load)
 BOTH(snapshot_save_load_and_compaction)
+BOTH(group_and_read_limits)
 
 CS_TEST_MAIN(CS_CASE(append_read_sync_crash_lmdb), CS_CASE(append_read_sync_crash_wal),
              CS_CASE(append_replaces_suffix_and_truncate_lmdb),
@@ -394,5 +455,6 @@ CS_TEST_MAIN(CS_CASE(append_read_sync_crash_lmdb), CS_CASE(append_read_sync_cras
              CS_CASE(append_errors_wal), CS_CASE(compact_term_and_read_ranges_lmdb),
              CS_CASE(compact_term_and_read_ranges_wal), CS_CASE(hard_state_save_load_lmdb),
              CS_CASE(hard_state_save_load_wal), CS_CASE(snapshot_save_load_and_compaction_lmdb),
-             CS_CASE(snapshot_save_load_and_compaction_wal), CS_CASE(open_rejects_bad_options),
-             CS_CASE(lmdb_shared_txn_group_commit))
+             CS_CASE(snapshot_save_load_and_compaction_wal), CS_CASE(group_and_read_limits_lmdb),
+             CS_CASE(group_and_read_limits_wal), CS_CASE(group_entries_limit),
+             CS_CASE(open_rejects_bad_options), CS_CASE(lmdb_shared_txn_group_commit))
