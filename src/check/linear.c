@@ -39,7 +39,13 @@
 
 #define LIN_BUDGET_CHECK_STEPS 4096u
 /* How many pending entries the dead-end test walks after each step. */
-#define LIN_DEAD_END_ENTRIES 4096u
+/* How far the dead-end test walks the pending entries: a short walk after
+ * most steps, the whole list every LIN_DEAD_END_FULL_EVERY levels (a read
+ * far ahead can doom a whole subtree; finding that near the root is what
+ * refutes Porcupine's c50-bad in a few dozen steps). */
+#define LIN_DEAD_END_ENTRIES_SHORT 64u
+#define LIN_DEAD_END_ENTRIES_FULL  4096u
+#define LIN_DEAD_END_FULL_EVERY    8u
 
 struct lin_frame {
     uint64_t state;    /* state before the op */
@@ -56,9 +62,10 @@ struct lin_search {
     uint32_t known; /* cops[0..known) have a known outcome */
     /* Entries 1..2n; 0 is the head, 2n + 1 the tail. */
     uint32_t *next, *prev;
-    uint32_t *entry_op; /* entry -> cop index << 1 | 1 if return */
-    uint32_t *ret_of;   /* cop -> its return entry */
-    uint64_t *bits;
+    uint32_t *entry_op;     /* entry -> cop index << 1 | 1 if return */
+    uint32_t *ret_of;       /* cop -> its return entry */
+    uint64_t *bits;         /* ops with a known outcome placed */
+    uint64_t *bits_unknown; /* ops of unknown outcome placed */
     uint64_t *zobrist;
     struct lin_frame *stack;
     uint32_t depth;
@@ -88,6 +95,7 @@ static void lin_free(struct lin_search *s)
     free(s->entry_op);
     free(s->ret_of);
     free(s->bits);
+    free(s->bits_unknown);
     free(s->zobrist);
     free(s->stack);
     free(s->best);
@@ -98,18 +106,20 @@ static void lin_free(struct lin_search *s)
 static int lin_build(struct lin_search *s, const struct cs_history *h)
 {
     uint32_t n = s->n;
-    uint32_t words = (n + 63) / 64;
+    uint32_t words_known = (s->known + 63) / 64;
+    uint32_t words_unknown = (n - s->known + 63) / 64;
     struct entry_key *keys = malloc(((size_t)2 * n + 1) * sizeof *keys);
     s->next = malloc(((size_t)2 * n + 2) * sizeof *s->next);
     s->prev = malloc(((size_t)2 * n + 2) * sizeof *s->prev);
     s->entry_op = malloc(((size_t)2 * n + 2) * sizeof *s->entry_op);
     s->ret_of = malloc(((size_t)n + 1) * sizeof *s->ret_of);
-    s->bits = calloc(words ? words : 1, sizeof *s->bits);
+    s->bits = calloc(words_known ? words_known : 1, sizeof *s->bits);
+    s->bits_unknown = calloc(words_unknown ? words_unknown : 1, sizeof *s->bits_unknown);
     s->zobrist = malloc(((size_t)n + 1) * sizeof *s->zobrist);
     s->stack = malloc(((size_t)n + 1) * sizeof *s->stack);
     s->best = malloc(((size_t)n + 1) * sizeof *s->best);
-    if (!keys || !s->next || !s->prev || !s->entry_op || !s->ret_of || !s->bits || !s->zobrist ||
-        !s->stack || !s->best) {
+    if (!keys || !s->next || !s->prev || !s->entry_op || !s->ret_of || !s->bits ||
+        !s->bits_unknown || !s->zobrist || !s->stack || !s->best) {
         free(keys);
         return CS_ENOMEM;
     }
@@ -123,7 +133,7 @@ static int lin_build(struct lin_search *s, const struct cs_history *h)
         keys[2 * i + 1].entry_op = i << 1 | 1u;
         bool known = i < s->known;
         CS_ASSERT(known == !s->cops[i].unknown);
-        s->zobrist[i] = cs_check_mix64(0x9e3779b97f4a7c15ull * (i + 1));
+        s->zobrist[i] = known ? cs_check_mix64(0x9e3779b97f4a7c15ull * (i + 1)) : 0;
     }
     qsort(keys, (size_t)2 * n, sizeof *keys, cmp_entry_key);
     for (uint32_t e = 1; e <= 2 * n; e++) {
@@ -135,8 +145,19 @@ static int lin_build(struct lin_search *s, const struct cs_history *h)
         s->prev[e] = e - 1;
     }
     free(keys);
-    cs_memo_init(&s->memo, words ? words : 1);
+    cs_memo_init(&s->memo, words_known ? words_known : 1, words_unknown);
     return 0;
+}
+
+/* flip: add or remove op i from the placed sets. */
+static void flip(struct lin_search *s, uint32_t i)
+{
+    if (i < s->known) {
+        s->bits[i / 64] ^= 1ull << (i % 64);
+    } else {
+        i -= s->known;
+        s->bits_unknown[i / 64] ^= 1ull << (i % 64);
+    }
 }
 
 static void lift(struct lin_search *s, uint32_t call)
@@ -168,14 +189,16 @@ static void record_best(struct lin_search *s, uint64_t state)
 }
 
 /* lin_dead_end: some pending op, among those whose returns are within the
- * first LIN_DEAD_END_ENTRIES pending entries, can no longer be satisfied by
+ * first few pending entries (see above), can no longer be satisfied by
  * the ops that may precede it (model.h). Errors count as "not dead". */
 static bool lin_dead_end(struct lin_search *s, uint64_t state)
 {
     if (cs_model_dead_begin(s->m, state, s->n) != 0) return false;
     const uint32_t tail = 2 * s->n + 1;
     uint32_t walked = 0;
-    for (uint32_t e = s->next[0]; e != tail && walked < LIN_DEAD_END_ENTRIES; e = s->next[e]) {
+    uint32_t limit = s->depth % LIN_DEAD_END_FULL_EVERY == 0 ? LIN_DEAD_END_ENTRIES_FULL
+                                                             : LIN_DEAD_END_ENTRIES_SHORT;
+    for (uint32_t e = s->next[0]; e != tail && walked < limit; e = s->next[e]) {
         const struct cs_cop *c = &s->cops[s->entry_op[e] >> 1];
         walked++;
         if ((s->entry_op[e] & 1u) == 0) {
@@ -234,9 +257,9 @@ static int lin_search_run(struct lin_search *s, struct cs_check_work *w, uint64_
             if (ok < 0) return ok;
             if (ok) {
                 bool pure = cop_pure(c);
-                s->bits[i / 64] ^= 1ull << (i % 64);
+                flip(s, i);
                 hash ^= s->zobrist[i];
-                int fresh = cs_memo_insert(&s->memo, s->bits, next,
+                int fresh = cs_memo_insert(&s->memo, s->bits, s->bits_unknown, next,
                                            hash ^ cs_check_mix64(next + 0x51ed27u));
                 if (fresh < 0) return fresh;
                 if (fresh) {
@@ -256,7 +279,7 @@ static int lin_search_run(struct lin_search *s, struct cs_check_work *w, uint64_
                     if (required == 0 || pure || !lin_dead_end(s, state)) continue;
                     goto backtrack; /* undo the op just placed, try the next */
                 }
-                s->bits[i / 64] ^= 1ull << (i % 64);
+                flip(s, i);
                 hash ^= s->zobrist[i];
                 /* A pure op that could go next leads only to a dead end: so
                    does every other choice here. */
@@ -280,7 +303,7 @@ static int lin_search_run(struct lin_search *s, struct cs_check_work *w, uint64_
             if (s->depth < s->best_low) s->best_low = s->depth;
             uint32_t j = s->entry_op[f.entry] >> 1;
             state = f.state;
-            s->bits[j / 64] ^= 1ull << (j % 64);
+            flip(s, j);
             hash ^= s->zobrist[j];
             unlift(s, f.entry);
             required += !s->cops[j].unknown;

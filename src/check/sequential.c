@@ -124,7 +124,7 @@ static int seq_run(struct seq_search *s, struct cs_check_work *w, uint64_t state
             if (ok) {
                 s->bits[i / 64] ^= 1ull << (i % 64);
                 hash ^= s->zobrist[i];
-                int fresh = cs_memo_insert(&s->memo, s->bits, next,
+                int fresh = cs_memo_insert(&s->memo, s->bits, NULL, next,
                                            hash ^ cs_check_mix64(next + 0x51ed27u));
                 if (fresh < 0) return fresh;
                 if (fresh) {
@@ -387,7 +387,7 @@ static int seq_setup(struct seq_search *s, const struct cs_history *h, const uin
     }
     s->proc_start[procs] = n;
     free(order);
-    cs_memo_init(&s->memo, words ? words : 1);
+    cs_memo_init(&s->memo, words ? words : 1, 0);
     return 0;
 }
 
