@@ -86,6 +86,8 @@ struct rs_cluster {
     uint32_t bugs;
     uint32_t msg_entries_max; /* drawn per seed: 1 separates entries of different terms */
     uint32_t inflight_max;
+    struct cs_sim *sim;      /* for the leader-focused faults below */
+    uint64_t faults_stop_us; /* no leader-focused crash after this */
     struct rs_node nodes[CS_SIM_NODES_MAX];
     uint64_t *leader_of_term; /* [RS_TERMS_MAX] */
     uint64_t *applied_hash;   /* [RS_INDEXES_MAX] */
@@ -463,8 +465,48 @@ static void rs_defer_batch(struct rs_node *n, const struct cs_raft_ready *rd, ui
     }
 }
 
+/*
+ * Leader-focused faults, beside the simulator's nemesis: a node that has just
+ * won an election (its no-op only on its own disk) or just advanced its
+ * commit index is crashed now and then and restarted soon after. These are
+ * the moments whose interleavings the commit rule is about (Figure 8).
+ */
+#define RS_CRASH_ON_ELECTED_PPM 200000
+#define RS_CRASH_ON_COMMIT_PPM  20000
+
+static void rs_restart_event(void *arg, struct cs_sim *sim, uint64_t tag)
+{
+    (void)arg;
+    if (!cs_sim_node_up(sim, (uint32_t)tag)) (void)cs_sim_restart(sim, (uint32_t)tag);
+}
+
+static void rs_crash_event(void *arg, struct cs_sim *sim, uint64_t tag)
+{
+    struct rs_cluster *c = arg;
+    if (!cs_sim_node_up(sim, (uint32_t)tag) || cs_sim_crash(sim, (uint32_t)tag) != 0) return;
+    uint64_t down_us = 20000 + cs_rng_below(cs_sim_rng(sim, CS_SIM_STREAM_NEMESIS), 400000);
+    (void)cs_sim_schedule(sim, down_us, rs_restart_event, c, tag);
+}
+
+static void rs_maybe_fault(struct rs_node *n, const struct cs_raft_status *before)
+{
+    struct rs_cluster *c = n->cluster;
+    if (!c->sim || cs_sim_now_us(c->sim) >= c->faults_stop_us) return;
+    struct cs_raft_status after;
+    cs_raft_status(n->r, &after);
+    if (after.role != CS_RAFT_LEADER) return;
+    uint32_t ppm = 0;
+    if (before->role != CS_RAFT_LEADER || before->term != after.term) ppm = RS_CRASH_ON_ELECTED_PPM;
+    if (after.commit > before->commit) ppm = RS_CRASH_ON_COMMIT_PPM;
+    if (ppm && cs_rng_chance(cs_sim_rng(c->sim, CS_SIM_STREAM_NEMESIS), ppm, 1000000)) {
+        (void)cs_sim_schedule(c->sim, 0, rs_crash_event, c, n->sim_id);
+    }
+}
+
 static void rs_drain(struct rs_node *n, struct cs_sim_ctx *ctx)
 {
+    struct cs_raft_status before;
+    cs_raft_status(n->r, &before);
     for (int round = 0; round < 64 && cs_raft_has_ready(n->r); round++) {
         struct cs_raft_ready rd;
         cs_raft_ready(n->r, &rd);
@@ -478,6 +520,7 @@ static void rs_drain(struct rs_node *n, struct cs_sim_ctx *ctx)
         cs_raft_advance(n->r, &rd);
         rs_post_flush(n, ctx); /* what needs no new sync goes now, before the next batch */
     }
+    rs_maybe_fault(n, &before);
     rs_compact(n, ctx);
 }
 
@@ -750,12 +793,35 @@ static void rs_log_last(struct rs_cluster *c, struct cs_sim *sim, uint32_t k, ui
     }
 }
 
-/* Does node k hold the entry of hash h at index (in memory, or under its snapshot)? Down: no. */
+/* Does node k hold the entry of hash h at index (in its log, or under its snapshot)? */
 static bool rs_log_has(struct rs_cluster *c, struct cs_sim *sim, uint32_t k, uint64_t index,
                        uint64_t h)
 {
     struct rs_node *n = &c->nodes[k];
-    if (!cs_sim_node_up(sim, k) || !n->r) return false; /* conservative: may be electable */
+    if (!cs_sim_node_up(sim, k) || !n->r) {
+        /* Down: what its disk holds (a snapshot past the index counts). */
+        struct cs_sim_disk *d = cs_sim_node_disk(sim, k);
+        uint64_t snap_index = 0, snap_term = 0;
+        const uint8_t *v;
+        size_t vlen;
+        if (cs_sim_disk_get(d, "snap", 4, &v, &vlen) == 0) {
+            struct cs_reader r;
+            cs_reader_init(&r, v, vlen);
+            cs_get_uvarint(&r, &snap_index);
+            cs_get_uvarint(&r, &snap_term);
+        }
+        if (index <= snap_index) return true;
+        uint8_t key[9];
+        rs_entry_key(index, key);
+        if (cs_sim_disk_get(d, key, 9, &v, &vlen) != 0) return false;
+        struct cs_reader r;
+        cs_reader_init(&r, v, vlen);
+        uint64_t term = 0;
+        uint8_t type = 0;
+        cs_get_uvarint(&r, &term);
+        cs_get_u8(&r, &type);
+        return rs_hash(v + r.pos, cs_reader_remaining(&r), term) == h;
+    }
     struct cs_raft_status st;
     cs_raft_status(n->r, &st);
     if (index <= st.snapshot_index) return true;
@@ -766,8 +832,7 @@ static bool rs_log_has(struct rs_cluster *c, struct cs_sim *sim, uint32_t k, uin
 /*
  * Commit safety (what Leader Completeness rests on): when a leader counts an
  * index committed, no node lacking that entry may have a log at least as up
- * to date as a quorum's. A down node's log is its disk; a down node counts as
- * lacking the entry only if its disk is short of the index.
+ * to date as a quorum's. A down node's log is its disk.
  */
 static void rs_check_commit_safety(struct rs_cluster *c, struct cs_sim *sim, uint64_t id,
                                    uint64_t term, uint64_t index, uint64_t h)
@@ -776,8 +841,7 @@ static void rs_check_commit_safety(struct rs_cluster *c, struct cs_sim *sim, uin
     for (uint32_t x = 0; x < c->nodes_len && !c->violation[0]; x++) {
         uint64_t xi, xt;
         rs_log_last(c, sim, x, &xi, &xt);
-        bool up = cs_sim_node_up(sim, x) && c->nodes[x].r;
-        if (up ? rs_log_has(c, sim, x, index, h) : xi >= index) continue;
+        if (rs_log_has(c, sim, x, index, h)) continue;
         uint32_t votes = 0;
         for (uint32_t v = 0; v < c->nodes_len; v++) {
             uint64_t vi, vt;
@@ -865,6 +929,7 @@ struct rs_args {
     unsigned long long ops;
     bool single;
     bool trace;
+    bool help;
     uint32_t bugs;
     const char *bug;
 };
@@ -897,6 +962,8 @@ static int rs_world(const struct rs_args *a, uint64_t seed, struct rs_cluster *c
         so.trace_arg = stdout;
     }
     int rc = cs_sim_create(&so, sim);
+    c->sim = rc ? NULL : *sim;
+    c->faults_stop_us = 6000000;
     for (uint32_t k = 0; k < c->nodes_len && !rc; k++) {
         rc = cs_sim_node_attach(*sim, k, &rs_ops, &c->nodes[k]);
     }
@@ -925,7 +992,7 @@ static int rs_world(const struct rs_args *a, uint64_t seed, struct rs_cluster *c
     no.duration_max_us = 600000;
     no.clock_offset_max_us = 50000;
     no.clock_drift_max_ppm = 20000;
-    no.stop_us = 6000000; /* then everything heals and the clients finish */
+    no.stop_us = c->faults_stop_us; /* then everything heals and the clients finish */
     return cs_sim_nemesis_start(*sim, &no, nem);
 }
 
@@ -1030,6 +1097,8 @@ static int rs_parse(int argc, char **argv, struct rs_args *a)
             }
         } else if (strcmp(flag, "--trace") == 0) {
             a->trace = true;
+        } else if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
+            a->help = true;
         } else {
             fprintf(stderr, "consist sim raft: unknown argument '%s'\n", flag);
             return -1;
@@ -1053,6 +1122,12 @@ static int rs_command(int argc, char **argv)
     struct rs_args a;
     memset(&a, 0, sizeof a);
     if (rs_parse(argc, argv, &a) != 0) return CS_CLI_EXIT_USAGE;
+    if (a.help) {
+        printf("usage: consist sim raft --seeds N [--seed-start S] [--nodes 3|5] [--ops N] "
+               "[--bug %s]\n       consist sim raft --seed S [--bug NAME] [--trace]\n",
+               cs_raft_bug_names());
+        return CS_CLI_EXIT_OK;
+    }
     unsigned long long passed = 0, failed = 0;
     for (unsigned long long i = 0; i < a.seeds; i++) {
         uint64_t seed = a.seed_start + i;
