@@ -613,8 +613,10 @@ static int store_seek(struct cs_store_txn *txn, MDB_cursor *cur, const uint8_t *
         if (rc != 0) return rc;
         stored_len = LONG_KEY_BYTES;
         if (!slot.found) {
-            /* Absent long bound: start at the head of its run. */
-            memset(stored + LONG_RUN_BYTES, 0, 2);
+            /* Absent long bound: start at the head of its prefix's run (every
+             * hash), since members of any hash may sort after the bound. */
+            memset(stored + CS_STORE_KEY_INLINE_BYTES_MAX, 0,
+                   LONG_KEY_BYTES - CS_STORE_KEY_INLINE_BYTES_MAX);
             inclusive = true;
         }
     }
