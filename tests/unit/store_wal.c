@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "consist/codec.h"
@@ -355,6 +357,53 @@ CS_TEST(corrupt_snapshot_file_is_refused)
     tmpdir_free();
 }
 
+/* A real process killed with SIGKILL after syncing 1..50 and appending 51..60 without
+ * a sync: on both backends recovery finds exactly 1..50 and the hard state synced. */
+CS_TEST(kill_9_keeps_exactly_what_was_synced)
+{
+    for (int backend = CS_STORE_LOG_BACKEND_LMDB; backend <= CS_STORE_LOG_BACKEND_WAL; backend++) {
+        const char *dir = tmpdir_new();
+        char sub[128];
+        snprintf(sub, sizeof sub, "%s/node", dir);
+        struct cs_store_options so = {.dir = sub};
+        struct cs_store_log_options o = {.backend = (enum cs_store_log_backend)backend, .dir = sub};
+        pid_t pid = fork();
+        CS_CHECK(pid >= 0);
+        if (pid == 0) {
+            struct cs_store *store = NULL;
+            struct cs_store_log *log;
+            if (backend == CS_STORE_LOG_BACKEND_LMDB && cs_store_open(&so, &store) != 0) _exit(3);
+            o.store = store;
+            if (cs_store_log_open(&o, &log) != 0) _exit(4);
+            for (uint64_t i = 1; i <= 60; i++) {
+                append_one(log, 1, i, 100);
+                if (i == 50) {
+                    cs_store_log_hard_state_save(log, 1, &(struct cs_raft_hard_state){5, 1, 50});
+                    if (cs_store_log_sync(log) != 0) _exit(5);
+                }
+            }
+            cs_store_log_hard_state_save(log, 1, &(struct cs_raft_hard_state){6, 2, 60});
+            raise(SIGKILL);
+            _exit(6);
+        }
+        int status;
+        CS_CHECK(waitpid(pid, &status, 0) == pid);
+        CS_CHECK_MSG(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child status %d", status);
+        struct cs_store *store = NULL;
+        if (backend == CS_STORE_LOG_BACKEND_LMDB) CS_CHECK_OK(cs_store_open(&so, &store));
+        o.store = store;
+        struct cs_store_log *log;
+        CS_CHECK_OK(cs_store_log_open(&o, &log));
+        check_log(log, 1, 1, 50);
+        struct cs_raft_hard_state hs;
+        CS_CHECK_OK(cs_store_log_hard_state_load(log, 1, &hs));
+        CS_CHECK(hs.term == 5 && hs.vote == 1 && hs.commit == 50);
+        cs_store_log_close(log);
+        cs_store_close(store);
+        tmpdir_free();
+    }
+}
+
 static int count_record(void *ctx, const struct cs_wal_record *rec)
 {
     struct cs_wal_record *seen = ctx;
@@ -431,4 +480,4 @@ CS_TEST_MAIN(CS_CASE(torn_tail_at_every_offset), CS_CASE(flipped_byte_in_middle_
              CS_CASE(zero_tail_is_torn), CS_CASE(segments_roll_over_and_are_collected),
              CS_CASE(missing_or_torn_middle_segment_is_corrupt),
              CS_CASE(torn_segment_header_is_rewritten), CS_CASE(corrupt_snapshot_file_is_refused),
-             CS_CASE(codec_round_trip_and_refusals))
+             CS_CASE(codec_round_trip_and_refusals), CS_CASE(kill_9_keeps_exactly_what_was_synced))
