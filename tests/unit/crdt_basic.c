@@ -263,6 +263,45 @@ CS_TEST(mvreg_siblings)
     cs_mvreg_free(&d);
 }
 
-CS_TEST_MAIN(CS_CASE(pncounter_exam_api), CS_CASE(gcounter_order_and_limits), CS_CASE(member_limit),
-             CS_CASE(gset_twopset), CS_CASE(lww_register_and_set),
+/* Register values of CS_CRDT_VALUE_BYTES_MAX are fine; one byte more is CS_ETOOBIG. */
+CS_TEST(value_limit)
+{
+    static uint8_t v[CS_CRDT_VALUE_BYTES_MAX + 1];
+    struct cs_lwwreg r;
+    struct cs_mvreg m;
+    struct cs_ormap o;
+    cs_lwwreg_init(&r);
+    cs_mvreg_init(&m);
+    cs_ormap_init(&o);
+    struct cs_crdt_stamp st = {5, 1};
+    struct cs_ormap_key lww[1] = {{"k", 1, CS_ORMAP_LWWREG}};
+    struct cs_ormap_key mv[1] = {{"k", 1, CS_ORMAP_MVREG}};
+    CS_CHECK_OK(cs_lwwreg_set(&r, st, v, CS_CRDT_VALUE_BYTES_MAX, NULL));
+    CS_CHECK_RC(cs_lwwreg_set(&r, st, v, CS_CRDT_VALUE_BYTES_MAX + 1, NULL), CS_ETOOBIG);
+    CS_CHECK_OK(cs_mvreg_write(&m, 1, v, CS_CRDT_VALUE_BYTES_MAX, NULL));
+    CS_CHECK_RC(cs_mvreg_write(&m, 1, v, CS_CRDT_VALUE_BYTES_MAX + 1, NULL), CS_ETOOBIG);
+    CS_CHECK_OK(cs_ormap_lwwreg_set(&o, 1, lww, 1, st, v, CS_CRDT_VALUE_BYTES_MAX, NULL));
+    CS_CHECK_RC(cs_ormap_lwwreg_set(&o, 1, lww, 1, (struct cs_crdt_stamp){6, 1}, v,
+                                    CS_CRDT_VALUE_BYTES_MAX + 1, NULL),
+                CS_ETOOBIG);
+    CS_CHECK_OK(cs_ormap_mvreg_write(&o, 1, mv, 1, v, CS_CRDT_VALUE_BYTES_MAX, NULL));
+    CS_CHECK_RC(cs_ormap_mvreg_write(&o, 1, mv, 1, v, CS_CRDT_VALUE_BYTES_MAX + 1, NULL),
+                CS_ETOOBIG);
+    /* The largest values survive encoding. */
+    struct cs_buf b;
+    cs_buf_init(&b, 1 << 20);
+    CS_CHECK_OK(cs_mvreg_encode(&m, &b));
+    struct cs_mvreg back;
+    cs_mvreg_init(&back);
+    CS_CHECK_OK(cs_mvreg_decode(&back, b.data, b.len));
+    CS_CHECK(cs_mvreg_equal(&m, &back));
+    cs_buf_free(&b);
+    cs_mvreg_free(&back);
+    cs_lwwreg_free(&r);
+    cs_mvreg_free(&m);
+    cs_ormap_free(&o);
+}
+
+CS_TEST_MAIN(CS_CASE(value_limit), CS_CASE(pncounter_exam_api), CS_CASE(gcounter_order_and_limits),
+             CS_CASE(member_limit), CS_CASE(gset_twopset), CS_CASE(lww_register_and_set),
              CS_CASE(orset_add_wins_no_tombstones), CS_CASE(mvreg_siblings))

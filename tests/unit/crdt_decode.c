@@ -342,6 +342,31 @@ CS_TEST(counts_and_lengths_past_limits)
         cs_put_bytes(&b, member, CS_CRDT_MEMBER_BYTES_MAX + extra);
         CS_CHECK_RC(decode_bytes(gset_decode_fresh, b.data, b.len), extra ? CS_ETOOBIG : 0);
     }
+    /* An OR-Set member with CS_CRDT_DOTS_PER_ENTRY_MAX + 1 dots. */
+    cs_buf_reset(&b);
+    cs_put_u8(&b, CS_CRDT_FORMAT_VERSION);
+    cs_put_u8(&b, CS_CRDT_ORSET);
+    cs_put_uvarint(&b, 0);
+    cs_put_uvarint(&b, 0);
+    cs_put_uvarint(&b, 1);
+    cs_put_bytes(&b, "m", 1);
+    cs_put_uvarint(&b, CS_CRDT_DOTS_PER_ENTRY_MAX + 1);
+    CS_CHECK_RC(decode_bytes(orset_decode_fresh, b.data, b.len), CS_ETOOBIG);
+    /* A bounded counter with CS_CRDT_TRANSFERS_MAX + 1 rights entries. */
+    cs_buf_reset(&b);
+    cs_put_u8(&b, CS_CRDT_FORMAT_VERSION);
+    cs_put_u8(&b, CS_CRDT_BCOUNTER);
+    cs_put_uvarint(&b, CS_CRDT_TRANSFERS_MAX + 1);
+    CS_CHECK_RC(decode_bytes(bcounter_decode_fresh, b.data, b.len), CS_ETOOBIG);
+    /* A register value of CS_CRDT_VALUE_BYTES_MAX + 1 bytes. */
+    cs_buf_reset(&b);
+    cs_put_u8(&b, CS_CRDT_FORMAT_VERSION);
+    cs_put_u8(&b, CS_CRDT_LWWREG);
+    cs_put_u8(&b, 1);
+    cs_put_u64le(&b, 1);
+    cs_put_uvarint(&b, 1);
+    cs_put_uvarint(&b, CS_CRDT_VALUE_BYTES_MAX + 1);
+    CS_CHECK_RC(decode_bytes(lwwreg_decode_fresh, b.data, b.len), CS_ETOOBIG);
     /* A context cloud of CS_CRDT_CLOUD_DOTS_MAX + 1 dots. */
     cs_buf_reset(&b);
     cs_put_u8(&b, CS_CRDT_FORMAT_VERSION);
