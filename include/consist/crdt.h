@@ -255,6 +255,9 @@ int cs_twopset_remove(struct cs_twopset *s, const void *member, size_t member_le
 bool cs_twopset_contains(const struct cs_twopset *s, const void *member, size_t member_len);
 /* Present members (tombstones excluded). */
 size_t cs_twopset_len(const struct cs_twopset *s);
+/* Next present member (a view valid until the set changes); false at the end. */
+bool cs_twopset_next(const struct cs_twopset *s, struct cs_crdt_iter *it, const uint8_t **member,
+                     size_t *member_len);
 int cs_twopset_merge(struct cs_twopset *dst, const struct cs_twopset *src);
 bool cs_twopset_leq(const struct cs_twopset *a, const struct cs_twopset *b);
 bool cs_twopset_equal(const struct cs_twopset *a, const struct cs_twopset *b);
@@ -306,6 +309,9 @@ int cs_lwwset_remove(struct cs_lwwset *s, const void *member, size_t member_len,
                      struct cs_crdt_stamp stamp, struct cs_lwwset *delta);
 bool cs_lwwset_contains(const struct cs_lwwset *s, const void *member, size_t member_len);
 size_t cs_lwwset_len(const struct cs_lwwset *s);
+/* Next present member (a view valid until the set changes); false at the end. */
+bool cs_lwwset_next(const struct cs_lwwset *s, struct cs_crdt_iter *it, const uint8_t **member,
+                    size_t *member_len);
 int cs_lwwset_merge(struct cs_lwwset *dst, const struct cs_lwwset *src);
 bool cs_lwwset_leq(const struct cs_lwwset *a, const struct cs_lwwset *b);
 bool cs_lwwset_equal(const struct cs_lwwset *a, const struct cs_lwwset *b);
@@ -451,6 +457,16 @@ int cs_ormap_mvreg_values_len(const struct cs_ormap *m, const struct cs_ormap_ke
                               size_t path_len, size_t *values_len);
 int cs_ormap_set_contains(const struct cs_ormap *m, const struct cs_ormap_key *path,
                           size_t path_len, const void *member, size_t member_len);
+/*
+ * Next field of the map at path (path_len 0: the root), or next member of the
+ * set at path: *key is a view valid until the map changes, *kind the field's
+ * kind (CS_ORMAP_SET's members report kind 0). Returns 1 and fills the outputs,
+ * 0 at the end, CS_EINVAL for a path that names no map or set, CS_ENOTFOUND
+ * if it is absent.
+ */
+int cs_ormap_next(const struct cs_ormap *m, const struct cs_ormap_key *path, size_t path_len,
+                  struct cs_crdt_iter *it, const uint8_t **key, size_t *key_len,
+                  enum cs_ormap_kind *kind);
 /* Fields (or set members) at path; path_len 0 means the root map. */
 int cs_ormap_len(const struct cs_ormap *m, const struct cs_ormap_key *path, size_t path_len,
                  size_t *len);

@@ -239,6 +239,19 @@ size_t cs_twopset_len(const struct cs_twopset *s)
     return n;
 }
 
+bool cs_twopset_next(const struct cs_twopset *s, struct cs_crdt_iter *it, const uint8_t **member,
+                     size_t *member_len)
+{
+    struct crdt_entry *e;
+    while ((e = crdt_table_next(&s->table, &it->slot)) != NULL) {
+        if (e->aux) continue; /* a tombstone */
+        *member = e->key;
+        *member_len = e->key_len;
+        return true;
+    }
+    return false;
+}
+
 int cs_twopset_merge(struct cs_twopset *dst, const struct cs_twopset *src)
 {
     return flagset_merge(&dst->table, &src->table);

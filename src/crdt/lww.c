@@ -228,6 +228,19 @@ size_t cs_lwwset_len(const struct cs_lwwset *s)
     return n;
 }
 
+bool cs_lwwset_next(const struct cs_lwwset *s, struct cs_crdt_iter *it, const uint8_t **member,
+                    size_t *member_len)
+{
+    struct crdt_entry *e;
+    while ((e = crdt_table_next(&s->table, &it->slot)) != NULL) {
+        if (!lwwset_present(crdt_entry_payload(e))) continue;
+        *member = e->key;
+        *member_len = e->key_len;
+        return true;
+    }
+    return false;
+}
+
 int cs_lwwset_merge(struct cs_lwwset *dst, const struct cs_lwwset *src)
 {
     uint32_t slot = 0;

@@ -933,6 +933,35 @@ int cs_ormap_set_contains(const struct cs_ormap *m, const struct cs_ormap_key *p
     return crdt_table_find(&field_value(e)->table, member, member_len) ? 0 : CS_ENOTFOUND;
 }
 
+int cs_ormap_next(const struct cs_ormap *m, const struct cs_ormap_key *path, size_t path_len,
+                  struct cs_crdt_iter *it, const uint8_t **key, size_t *key_len,
+                  enum cs_ormap_kind *kind)
+{
+    const struct cs_crdt_table *t = &m->table;
+    bool is_set = false;
+    if (path_len > 0) {
+        enum cs_ormap_kind leaf = path[path_len - 1].kind;
+        if (leaf != CS_ORMAP_SET && leaf != CS_ORMAP_MAP) return CS_EINVAL;
+        int rc;
+        const struct crdt_entry *e = path_find(m, path, path_len, leaf, &rc);
+        if (e == NULL) return rc;
+        t = &field_value(e)->table;
+        is_set = leaf == CS_ORMAP_SET;
+    }
+    const struct crdt_entry *x = crdt_table_next(t, &it->slot);
+    if (x == NULL) return 0;
+    if (is_set) {
+        *key = x->key;
+        *key_len = x->key_len;
+        *kind = (enum cs_ormap_kind)0;
+    } else {
+        *key = x->key + 1; /* past the kind byte */
+        *key_len = x->key_len - 1;
+        *kind = field_kind(x);
+    }
+    return 1;
+}
+
 int cs_ormap_len(const struct cs_ormap *m, const struct cs_ormap_key *path, size_t path_len,
                  size_t *len)
 {

@@ -107,6 +107,11 @@ CS_TEST(member_limit)
     CS_CHECK_RC(cs_orset_add(&o, 1, big, CS_CRDT_MEMBER_BYTES_MAX + 1, NULL), CS_ETOOBIG);
     CS_CHECK_OK(cs_lwwset_add(&l, big, CS_CRDT_MEMBER_BYTES_MAX, st, NULL));
     CS_CHECK_RC(cs_lwwset_add(&l, big, CS_CRDT_MEMBER_BYTES_MAX + 1, st, NULL), CS_ETOOBIG);
+    struct cs_rankmap rm;
+    CS_CHECK_OK(cs_rankmap_init(&rm));
+    CS_CHECK_OK(cs_rankmap_incr(&rm, 1, big, CS_CRDT_MEMBER_BYTES_MAX, 1, NULL));
+    CS_CHECK_RC(cs_rankmap_incr(&rm, 1, big, CS_CRDT_MEMBER_BYTES_MAX + 1, 1, NULL), CS_ETOOBIG);
+    cs_rankmap_free(&rm);
     struct cs_buf buf;
     cs_buf_init(&buf, 1 << 20);
     CS_CHECK_OK(cs_orset_encode(&o, &buf));
@@ -150,6 +155,10 @@ CS_TEST(gset_twopset)
     CS_CHECK(!cs_twopset_contains(&u, M("x")));
     CS_CHECK(cs_twopset_equal(&t, &u));
     CS_CHECK_EQ(cs_twopset_len(&u), 0);
+    struct cs_crdt_iter it = CS_CRDT_ITER_INIT;
+    const uint8_t *m;
+    size_t m_len;
+    CS_CHECK(!cs_twopset_next(&u, &it, &m, &m_len)); /* the tombstone is not listed */
     cs_gset_free(&a);
     cs_gset_free(&b);
     cs_gset_free(&d);
@@ -185,6 +194,11 @@ CS_TEST(lww_register_and_set)
     CS_CHECK_OK(cs_lwwset_add(&a, M("m"), (struct cs_crdt_stamp){6, 1}, NULL));
     CS_CHECK(cs_lwwset_contains(&a, M("m"))); /* exact tie: add wins */
     CS_CHECK_EQ(cs_lwwset_len(&a), 1);
+    struct cs_crdt_iter it = CS_CRDT_ITER_INIT;
+    const uint8_t *m;
+    size_t m_len;
+    CS_CHECK(cs_lwwset_next(&a, &it, &m, &m_len) && m_len == 1 && m[0] == 'm');
+    CS_CHECK(!cs_lwwset_next(&a, &it, &m, &m_len));
     cs_lwwreg_free(&r);
     cs_lwwreg_free(&s);
     cs_lwwset_free(&a);

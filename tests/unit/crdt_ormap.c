@@ -48,6 +48,25 @@ CS_TEST(nested_fields_and_deltas)
     CS_CHECK_EQ(len, 3); /* cart, name, note */
     CS_CHECK_OK(cs_ormap_len(&b, cart, 1, &len));
     CS_CHECK_EQ(len, 2); /* apples, tags */
+    /* Iteration lists the same fields with their kinds, and a nested set's members. */
+    struct cs_crdt_iter it = CS_CRDT_ITER_INIT;
+    const uint8_t *k;
+    size_t k_len;
+    enum cs_ormap_kind kind;
+    int kinds_seen = 0, n = 0, rc;
+    while ((rc = cs_ormap_next(&b, cart, 1, &it, &k, &k_len, &kind)) == 1) {
+        kinds_seen |= 1 << kind;
+        n++;
+    }
+    CS_CHECK_EQ(rc, 0);
+    CS_CHECK_EQ(n, 2);
+    CS_CHECK_EQ(kinds_seen, (1 << CS_ORMAP_COUNTER) | (1 << CS_ORMAP_SET));
+    it = (struct cs_crdt_iter)CS_CRDT_ITER_INIT;
+    CS_CHECK_EQ(cs_ormap_next(&b, tags, 2, &it, &k, &k_len, &kind), 1);
+    CS_CHECK_EQ(k_len, 3);
+    CS_CHECK_MEM(k, "red", 3);
+    CS_CHECK_EQ(cs_ormap_next(&b, tags, 2, &it, &k, &k_len, &kind), 0);
+    CS_CHECK_RC(cs_ormap_next(&b, name, 1, &it, &k, &k_len, &kind), CS_EINVAL);
     /* An older LWW write loses and produces an empty delta. */
     CS_CHECK_OK(cs_ormap_lwwreg_set(&a, 2, name, 1, (struct cs_crdt_stamp){9, 2}, "bob", 3, &d));
     CS_CHECK_EQ(d.table.len, 0);
