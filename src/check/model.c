@@ -85,7 +85,7 @@ int cs_pool_intern(struct cs_pool *pool, const void *bytes, uint64_t len, uint32
     if (pool->len == UINT32_MAX - 1) return CS_ENOMEM;
     /* Entries start 8-byte aligned: vectors of words are read in place. */
     uint64_t start = (pool->bytes_len + 7) & ~(uint64_t)7;
-    if (start + len > pool->bytes_cap) {
+    if (start + len > pool->bytes_cap || pool->bytes == NULL) {
         uint64_t cap = pool->bytes_cap ? pool->bytes_cap : 4096;
         while (cap < start + len)
             cap *= 2;
@@ -240,7 +240,7 @@ static int scratch_reserve(struct cs_model_ctx *m, uint64_t words)
 
 static int bytes_reserve(struct cs_model_ctx *m, uint64_t len)
 {
-    if (len <= m->bytes_scratch_cap) return 0;
+    if (len <= m->bytes_scratch_cap && m->bytes_scratch != NULL) return 0;
     uint64_t cap = m->bytes_scratch_cap ? m->bytes_scratch_cap : 256;
     while (cap < len)
         cap *= 2;

@@ -244,6 +244,7 @@ static bool window_has(const char *p, const char *end, const char *needle)
 
 enum cs_history_format cs_history_detect(const char *text, size_t len)
 {
+    if (text == NULL || len == 0) return CS_FORMAT_AUTO;
     const char *end = text + len;
     const char *p = skip_blank(text, end);
     if (end - p >= 4 && memcmp(p, "INFO", 4) == 0) return CS_FORMAT_PORCUPINE_ETCD;

@@ -20,6 +20,10 @@ void cs_scan_init(struct cs_scan *s, struct cs_history *h, const char *text, siz
                   struct cs_parse_error *err)
 {
     memset(s, 0, sizeof *s);
+    if (text == NULL) { /* an empty input may come as NULL */
+        CS_ASSERT(len == 0);
+        text = "";
+    }
     s->p = text;
     s->end = text + len;
     s->h = h;
@@ -338,7 +342,8 @@ int cs_scan_value(struct cs_scan *s, struct cs_value *out)
             s->p++;
             depth--;
             uint32_t n = s->items_len - starts[depth];
-            rc = cs_history_value_list(s->h, s->items + starts[depth], n, &v);
+            const struct cs_value *items = n > 0 ? s->items + starts[depth] : NULL;
+            rc = cs_history_value_list(s->h, items, n, &v);
             if (rc == CS_ETOOBIG) return cs_scan_fail(s, rc, "lists exceed the history limit");
             if (rc) return rc;
             s->items_len = starts[depth];
