@@ -52,6 +52,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "consist/clock.h"
 #include "consist/codec.h"
 #include "consist/error.h"
 
@@ -103,11 +104,8 @@ enum cs_crdt_type {
 
 /* ---- shared building blocks -------------------------------------------- */
 
-/* A dot: the counter-th event of node. Both are >= 1. */
-struct cs_dot {
-    uint64_t node;
-    uint64_t counter;
-};
+/* struct cs_dot, the counter-th event of node node_id (both >= 1), is the
+ * clock module's: one definition for dotted version vectors and CRDTs. */
 
 /*
  * A causal context: the set of dots a replica has seen, as a version vector

@@ -51,13 +51,13 @@ static uint32_t vv_find(const struct cs_crdt_ctx *c, uint64_t node, bool *found)
     uint32_t lo = 0, hi = c->vv_len;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (c->vv[mid].node < node) {
+        if (c->vv[mid].node_id < node) {
             lo = mid + 1;
         } else {
             hi = mid;
         }
     }
-    *found = lo < c->vv_len && c->vv[lo].node == node;
+    *found = lo < c->vv_len && c->vv[lo].node_id == node;
     return lo;
 }
 
@@ -86,7 +86,7 @@ static uint64_t vv_get(const struct cs_crdt_ctx *c, uint64_t node)
 bool crdt_ctx_contains(const struct cs_crdt_ctx *c, struct cs_dot d)
 {
     CS_DEBUG_ASSERT(d.counter > 0);
-    if (d.counter <= vv_get(c, d.node)) return true;
+    if (d.counter <= vv_get(c, d.node_id)) return true;
     bool found;
     cloud_find(c, d, &found);
     return found;
@@ -96,10 +96,10 @@ bool crdt_ctx_contains(const struct cs_crdt_ctx *c, struct cs_dot d)
 static void ctx_compact_node(struct cs_crdt_ctx *c, uint32_t vi)
 {
     bool found;
-    uint32_t at = cloud_find(c, (struct cs_dot){c->vv[vi].node, 0}, &found);
+    uint32_t at = cloud_find(c, (struct cs_dot){c->vv[vi].node_id, 0}, &found);
     uint32_t end = at;
     CS_ASSERT(c->vv[vi].counter <= CS_CRDT_DOT_COUNTER_MAX); /* + 1 cannot wrap */
-    while (end < c->cloud_len && c->cloud[end].node == c->vv[vi].node &&
+    while (end < c->cloud_len && c->cloud[end].node_id == c->vv[vi].node_id &&
            c->cloud[end].counter <= c->vv[vi].counter + 1) {
         if (c->cloud[end].counter == c->vv[vi].counter + 1) c->vv[vi].counter++;
         end++;
@@ -112,17 +112,17 @@ static void ctx_compact_node(struct cs_crdt_ctx *c, uint32_t vi)
 
 int crdt_ctx_add(struct cs_crdt_ctx *c, struct cs_dot d)
 {
-    CS_ASSERT(d.node != 0 && d.counter != 0);
+    CS_ASSERT(d.node_id != 0 && d.counter != 0);
     if (crdt_ctx_contains(c, d)) return 0;
     bool found;
-    uint32_t vi = vv_find(c, d.node, &found);
+    uint32_t vi = vv_find(c, d.node_id, &found);
     uint64_t have = found ? c->vv[vi].counter : 0;
     if (d.counter == have + 1) {
         if (!found) {
             if (c->vv_len >= CS_CRDT_NODES_MAX) return CS_ETOOBIG;
             if (dots_reserve(&c->vv, &c->vv_cap, (size_t)c->vv_len + 1)) return CS_ENOMEM;
             memmove(c->vv + vi + 1, c->vv + vi, (c->vv_len - vi) * sizeof *c->vv);
-            c->vv[vi] = (struct cs_dot){d.node, 0};
+            c->vv[vi] = (struct cs_dot){d.node_id, 0};
             c->vv_len++;
         }
         c->vv[vi].counter = d.counter;
@@ -144,7 +144,7 @@ int crdt_ctx_next(const struct cs_crdt_ctx *c, uint64_t node, struct cs_dot *nex
     uint64_t top = vv_get(c, node);
     bool found;
     uint32_t at = cloud_find(c, (struct cs_dot){node + 1, 0}, &found);
-    if (at > 0 && c->cloud[at - 1].node == node && c->cloud[at - 1].counter > top) {
+    if (at > 0 && c->cloud[at - 1].node_id == node && c->cloud[at - 1].counter > top) {
         top = c->cloud[at - 1].counter;
     }
     CS_ASSERT(top <= CS_CRDT_DOT_COUNTER_MAX); /* decoders and this function keep it */
@@ -175,10 +175,10 @@ static int ctx_join_small(struct cs_crdt_ctx *dst, const struct cs_crdt_ctx *src
     }
     for (uint32_t k = 0; k < src->vv_len; k++) {
         bool found;
-        uint32_t vi = vv_find(dst, src->vv[k].node, &found);
+        uint32_t vi = vv_find(dst, src->vv[k].node_id, &found);
         if (!found) {
             memmove(dst->vv + vi + 1, dst->vv + vi, (dst->vv_len - vi) * sizeof *dst->vv);
-            dst->vv[vi] = (struct cs_dot){src->vv[k].node, 0};
+            dst->vv[vi] = (struct cs_dot){src->vv[k].node_id, 0};
             dst->vv_len++;
         }
         if (src->vv[k].counter > dst->vv[vi].counter) {
@@ -213,13 +213,13 @@ int crdt_ctx_join(struct cs_crdt_ctx *dst, const struct cs_crdt_ctx *src)
     }
     size_t i = 0, j = 0, n = 0;
     while (i < dst->vv_len || j < src->vv_len) {
-        if (j == src->vv_len || (i < dst->vv_len && dst->vv[i].node < src->vv[j].node)) {
+        if (j == src->vv_len || (i < dst->vv_len && dst->vv[i].node_id < src->vv[j].node_id)) {
             vv[n++] = dst->vv[i++];
-        } else if (i == dst->vv_len || src->vv[j].node < dst->vv[i].node) {
+        } else if (i == dst->vv_len || src->vv[j].node_id < dst->vv[i].node_id) {
             vv[n++] = src->vv[j++];
         } else {
             uint64_t a = dst->vv[i].counter, b = src->vv[j].counter;
-            vv[n++] = (struct cs_dot){dst->vv[i].node, a > b ? a : b};
+            vv[n++] = (struct cs_dot){dst->vv[i].node_id, a > b ? a : b};
             i++;
             j++;
         }
@@ -240,9 +240,9 @@ int crdt_ctx_join(struct cs_crdt_ctx *dst, const struct cs_crdt_ctx *src)
             d = dst->cloud[i++];
             j++;
         }
-        while (vi < vv_len && vv[vi].node < d.node)
+        while (vi < vv_len && vv[vi].node_id < d.node_id)
             vi++;
-        if (vi < vv_len && vv[vi].node == d.node) {
+        if (vi < vv_len && vv[vi].node_id == d.node_id) {
             if (d.counter <= vv[vi].counter) continue;
             if (d.counter == vv[vi].counter + 1) {
                 vv[vi].counter++;
@@ -252,7 +252,7 @@ int crdt_ctx_join(struct cs_crdt_ctx *dst, const struct cs_crdt_ctx *src)
             /* A new vector entry; insert it in order. */
             if (vv_len >= CS_CRDT_NODES_MAX) goto too_big;
             memmove(vv + vi + 1, vv + vi, (vv_len - vi) * sizeof *vv);
-            vv[vi] = (struct cs_dot){d.node, 1};
+            vv[vi] = (struct cs_dot){d.node_id, 1};
             vv_len++;
             continue;
         }
@@ -286,7 +286,7 @@ bool crdt_ctx_equal(const struct cs_crdt_ctx *a, const struct cs_crdt_ctx *b)
 bool crdt_ctx_leq(const struct cs_crdt_ctx *a, const struct cs_crdt_ctx *b)
 {
     for (uint32_t i = 0; i < a->vv_len; i++) {
-        if (vv_get(b, a->vv[i].node) < a->vv[i].counter) return false;
+        if (vv_get(b, a->vv[i].node_id) < a->vv[i].counter) return false;
     }
     for (uint32_t i = 0; i < a->cloud_len; i++) {
         if (!crdt_ctx_contains(b, a->cloud[i])) return false;
@@ -313,12 +313,12 @@ int crdt_ctx_encode(const struct cs_crdt_ctx *c, struct cs_buf *out)
 {
     cs_put_uvarint(out, c->vv_len);
     for (uint32_t i = 0; i < c->vv_len; i++) {
-        cs_put_uvarint(out, c->vv[i].node);
+        cs_put_uvarint(out, c->vv[i].node_id);
         cs_put_uvarint(out, c->vv[i].counter);
     }
     cs_put_uvarint(out, c->cloud_len);
     for (uint32_t i = 0; i < c->cloud_len; i++) {
-        cs_put_uvarint(out, c->cloud[i].node);
+        cs_put_uvarint(out, c->cloud[i].node_id);
         cs_put_uvarint(out, c->cloud[i].counter);
     }
     return cs_buf_error(out);
@@ -334,26 +334,26 @@ int crdt_ctx_decode(struct cs_crdt_ctx *c, struct cs_reader *r)
     if (dots_reserve(&c->vv, &c->vv_cap, n)) return CS_ENOMEM;
     for (uint64_t i = 0; i < n; i++) {
         struct cs_dot d;
-        if ((rc = crdt_get_node(r, &d.node)) ||
+        if ((rc = crdt_get_node(r, &d.node_id)) ||
             (rc = cs_get_uvarint_max(r, &d.counter, CS_CRDT_DOT_COUNTER_MAX))) {
             return rc;
         }
         if (d.counter == 0) return CS_EDECODE;
-        if (i > 0 && c->vv[i - 1].node >= d.node) return CS_EDECODE;
+        if (i > 0 && c->vv[i - 1].node_id >= d.node_id) return CS_EDECODE;
         c->vv[c->vv_len++] = d;
     }
     if ((rc = cs_get_count(r, &n, CS_CRDT_CLOUD_DOTS_MAX, 2))) return rc;
     if (dots_reserve(&c->cloud, &c->cloud_cap, n)) return CS_ENOMEM;
     for (uint64_t i = 0; i < n; i++) {
         struct cs_dot d;
-        if ((rc = crdt_get_node(r, &d.node)) ||
+        if ((rc = crdt_get_node(r, &d.node_id)) ||
             (rc = cs_get_uvarint_max(r, &d.counter, CS_CRDT_DOT_COUNTER_MAX))) {
             return rc;
         }
         if (d.counter == 0) return CS_EDECODE;
         if (i > 0 && crdt_dot_cmp(c->cloud[i - 1], d) >= 0) return CS_EDECODE;
         /* Compact form: not covered by the vector and not right after it. */
-        if (d.counter <= vv_get(c, d.node) + 1) return CS_EDECODE;
+        if (d.counter <= vv_get(c, d.node_id) + 1) return CS_EDECODE;
         c->cloud[c->cloud_len++] = d;
     }
     return 0;
@@ -386,8 +386,8 @@ int crdt_ctx_add_dots(struct cs_crdt_ctx *ctx, struct crdt_dotvec *v)
         struct cs_dot d = v->dots[i];
         if (i > 0 && crdt_dot_cmp(v->dots[i - 1], d) == 0) continue;
         struct cs_dot *last = tmp.vv_len ? &tmp.vv[tmp.vv_len - 1] : NULL;
-        if (last && last->node == d.node && last->counter + 1 == d.counter &&
-            (tmp.cloud_len == 0 || tmp.cloud[tmp.cloud_len - 1].node != d.node)) {
+        if (last && last->node_id == d.node_id && last->counter + 1 == d.counter &&
+            (tmp.cloud_len == 0 || tmp.cloud[tmp.cloud_len - 1].node_id != d.node_id)) {
             last->counter++;
         } else if (d.counter == 1) {
             if (tmp.vv_len >= CS_CRDT_NODES_MAX)

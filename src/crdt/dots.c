@@ -306,7 +306,7 @@ int crdt_elems_encode(const struct cs_crdt_table *t, struct cs_buf *out)
         cs_put_uvarint(out, all[i]->aux);
         const struct cs_dot *dots = crdt_elem_dots(all[i]);
         for (uint32_t k = 0; k < all[i]->aux; k++) {
-            cs_put_uvarint(out, dots[k].node);
+            cs_put_uvarint(out, dots[k].node_id);
             cs_put_uvarint(out, dots[k].counter);
         }
     }
@@ -321,7 +321,7 @@ static int dots_decode(struct cs_reader *r, struct cs_dot *dots, uint64_t *n)
     if (rc) return rc;
     if (*n == 0) return CS_EDECODE;
     for (uint64_t k = 0; k < *n; k++) {
-        if ((rc = crdt_get_node(r, &dots[k].node))) return rc;
+        if ((rc = crdt_get_node(r, &dots[k].node_id))) return rc;
         if ((rc = cs_get_uvarint_max(r, &dots[k].counter, CS_CRDT_DOT_COUNTER_MAX))) return rc;
         if (dots[k].counter == 0) return CS_EDECODE;
         if (k > 0 && crdt_dot_cmp(dots[k - 1], dots[k]) >= 0) return CS_EDECODE;
@@ -563,7 +563,7 @@ int crdt_fun_encode(const struct cs_crdt_dotfun *f, enum crdt_fun_shape shape, s
     cs_put_uvarint(out, f->len);
     for (uint32_t i = 0; i < f->len; i++) {
         const struct cs_crdt_fun_item *it = &f->items[i];
-        cs_put_uvarint(out, it->dot.node);
+        cs_put_uvarint(out, it->dot.node_id);
         cs_put_uvarint(out, it->dot.counter);
         if (shape == CRDT_FUN_COUNT) {
             cs_put_svarint(out, it->count);
@@ -586,7 +586,7 @@ int crdt_fun_decode(struct cs_crdt_dotfun *f, enum crdt_fun_shape shape, struct 
         memset(&it, 0, sizeof it);
         const uint8_t *v = NULL;
         size_t v_len = 0;
-        if ((rc = crdt_get_node(r, &it.dot.node)) ||
+        if ((rc = crdt_get_node(r, &it.dot.node_id)) ||
             (rc = cs_get_uvarint_max(r, &it.dot.counter, CS_CRDT_DOT_COUNTER_MAX))) {
             return rc;
         }
@@ -655,7 +655,7 @@ bool crdt_ctx_harmless(const struct cs_crdt_ctx *src_ctx, const struct cs_crdt_c
     if (total > CRDT_HARMLESS_DOTS_MAX) return false;
     for (uint32_t i = 0; i < src_ctx->vv_len; i++) {
         for (uint64_t c = 1; c <= src_ctx->vv[i].counter; c++) {
-            struct cs_dot d = {src_ctx->vv[i].node, c};
+            struct cs_dot d = {src_ctx->vv[i].node_id, c};
             if (crdt_ctx_contains(dst_ctx, d) && !dot_in(noted, noted_len, d)) return false;
         }
     }

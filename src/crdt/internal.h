@@ -104,7 +104,7 @@ size_t crdt_ctx_mem_bytes(const struct cs_crdt_ctx *c);
 
 static inline int crdt_dot_cmp(struct cs_dot a, struct cs_dot b)
 {
-    if (a.node != b.node) return a.node < b.node ? -1 : 1;
+    if (a.node_id != b.node_id) return a.node_id < b.node_id ? -1 : 1;
     if (a.counter != b.counter) return a.counter < b.counter ? -1 : 1;
     return 0;
 }

@@ -701,7 +701,7 @@ static int fun_replace(struct cs_crdt_dotfun *f, bool only_node,
             placed = true;
             if (rc) break;
         }
-        if (!only_node || it->dot.node == item->dot.node) {
+        if (!only_node || it->dot.node_id == item->dot.node_id) {
             if (delta_ctx) rc = crdt_ctx_add(delta_ctx, it->dot);
         } else {
             rc = crdt_fun_push(&fresh, it);
@@ -730,7 +730,7 @@ static int fun_write(struct cs_ormap *m, const struct cs_ormap_key *path, size_t
         /* The delta's context: the replaced dots (collected below) and the new one. */
         for (uint32_t i = 0; i < field_value(e)->fun.len; i++) {
             const struct cs_dot dot = field_value(e)->fun.items[i].dot;
-            if ((!only_node || dot.node == item->dot.node) &&
+            if ((!only_node || dot.node_id == item->dot.node_id) &&
                 (rc = crdt_ctx_add(&delta->ctx, dot))) {
                 goto fail;
             }
@@ -759,7 +759,7 @@ int cs_ormap_counter_add(struct cs_ormap *m, uint64_t node, const struct cs_orma
     const struct crdt_entry *e = path_find(m, path, path_len, CS_ORMAP_COUNTER, &rc);
     for (uint32_t i = 0; e != NULL && i < field_value(e)->fun.len; i++) {
         const struct cs_crdt_fun_item *it = &field_value(e)->fun.items[i];
-        if (it->dot.node != node) continue;
+        if (it->dot.node_id != node) continue;
         if (__builtin_add_overflow(base, it->count, &base)) return CS_EOVERFLOW;
     }
     struct cs_crdt_fun_item item;
