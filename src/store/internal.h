@@ -140,6 +140,18 @@ size_t store_snap_meta_encode(const struct cs_raft_snapshot_meta *meta, uint8_t 
 int store_snap_meta_decode(const uint8_t *data, size_t len, struct cs_raft_snapshot_meta *meta,
                            size_t *used);
 
+/*
+ * The WAL backend's snapshot file (docs/storage.md): a 24-byte header, the
+ * meta, the data. wal_snap_head_encode writes header and meta for snap into
+ * out[0..WAL_SNAP_HEAD_BYTES_MAX) and returns their length (the data follows
+ * in the file). wal_snap_decode checks a whole file image: 0 with the meta and
+ * a view of the data; CS_ECORRUPT; CS_EVERSION.
+ */
+#define WAL_SNAP_HEAD_BYTES_MAX (24 + STORE_SNAP_META_BYTES_MAX)
+size_t wal_snap_head_encode(const struct cs_raft_snapshot *snap, uint8_t *out);
+int wal_snap_decode(const uint8_t *data, size_t len, struct cs_raft_snapshot_meta *meta,
+                    const uint8_t **body, size_t *body_len);
+
 /* Entries output: allocate room for n entries and bytes data bytes. */
 int log_entries_alloc(struct cs_store_log_entries *out, size_t n, size_t bytes);
 

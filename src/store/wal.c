@@ -36,10 +36,6 @@
 #define WAL_PENDING_FLUSH_BYTES (8u << 20)
 #define WAL_PENDING_BYTES_MAX   (WAL_PENDING_FLUSH_BYTES + 2 * CS_WAL_RECORD_BYTES_MAX)
 #define WAL_PATH_BYTES_MAX      4096
-/* Snapshot file: u32 magic, u32 version, u64 data_len, u32 meta_len, u32 crc. */
-#define SNAP_MAGIC        0x504e5343u /* "CSNP" */
-#define SNAP_VERSION      1
-#define SNAP_HEADER_BYTES 24
 
 /* The highest entry index a segment holds for one group. */
 struct wal_seg_group {
@@ -341,34 +337,6 @@ static int wal_fsync_dir(struct wal *w)
     return fsync(w->dir_fd) == 0 ? 0 : CS_EIO;
 }
 
-/* Decode a snapshot file image. CS_ECORRUPT unless every byte checks. */
-static int wal_snap_decode(const uint8_t *data, size_t len, struct cs_raft_snapshot_meta *meta,
-                           const uint8_t **body, size_t *body_len)
-{
-    if (len < SNAP_HEADER_BYTES) return CS_ECORRUPT;
-    struct cs_reader r;
-    cs_reader_init(&r, data, len);
-    uint32_t magic, version, meta_len, crc;
-    uint64_t data_len;
-    cs_get_u32le(&r, &magic);
-    cs_get_u32le(&r, &version);
-    cs_get_u64le(&r, &data_len);
-    cs_get_u32le(&r, &meta_len);
-    cs_get_u32le(&r, &crc);
-    if (magic != SNAP_MAGIC) return CS_ECORRUPT;
-    if (version != SNAP_VERSION) return CS_EVERSION;
-    if (meta_len > STORE_SNAP_META_BYTES_MAX || data_len > CS_RAFT_SNAPSHOT_BYTES_MAX ||
-        len - SNAP_HEADER_BYTES != meta_len + data_len)
-        return CS_ECORRUPT;
-    if (cs_crc32c(0, data + SNAP_HEADER_BYTES, len - SNAP_HEADER_BYTES) != crc) return CS_ECORRUPT;
-    size_t used;
-    int rc = store_snap_meta_decode(data + SNAP_HEADER_BYTES, meta_len, meta, &used);
-    if (rc != 0 || used != meta_len) return CS_ECORRUPT;
-    *body = data + SNAP_HEADER_BYTES + meta_len;
-    *body_len = (size_t)data_len;
-    return 0;
-}
-
 static int wal_snap_read(struct wal *w, uint64_t group, uint8_t **file, size_t *file_len)
 {
     char path[WAL_PATH_BYTES_MAX];
@@ -387,25 +355,15 @@ static int wal_snapshot_save(struct log_backend *b, struct log_group *g,
 {
     struct wal *w = wal_of(b);
     if (w->failed != 0) return w->failed;
-    uint8_t head[SNAP_HEADER_BYTES + STORE_SNAP_META_BYTES_MAX];
-    size_t meta_len = store_snap_meta_encode(&snap->meta, head + SNAP_HEADER_BYTES);
-    uint32_t crc = cs_crc32c(0, head + SNAP_HEADER_BYTES, meta_len);
-    if (snap->data_len > 0) crc = cs_crc32c(crc, snap->data, snap->data_len);
-    struct cs_buf hb;
-    cs_buf_init_fixed(&hb, head, SNAP_HEADER_BYTES);
-    cs_put_u32le(&hb, SNAP_MAGIC);
-    cs_put_u32le(&hb, SNAP_VERSION);
-    cs_put_u64le(&hb, snap->data_len);
-    cs_put_u32le(&hb, (uint32_t)meta_len);
-    cs_put_u32le(&hb, crc);
-    CS_ASSERT(cs_buf_error(&hb) == 0 && hb.len == SNAP_HEADER_BYTES);
+    uint8_t head[WAL_SNAP_HEAD_BYTES_MAX];
+    size_t head_len = wal_snap_head_encode(snap, head);
     char tmp[WAL_PATH_BYTES_MAX], path[WAL_PATH_BYTES_MAX];
     int rc = wal_path(w, tmp, "snap-", g->id, ".tmp");
     if (rc == 0) rc = wal_path(w, path, "snap-", g->id, ".snap");
     if (rc != 0) return rc;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0) return CS_EIO;
-    rc = wal_write_all(fd, head, SNAP_HEADER_BYTES + meta_len);
+    rc = wal_write_all(fd, head, head_len);
     if (rc == 0 && snap->data_len > 0) rc = wal_write_all(fd, snap->data, snap->data_len);
     if (rc == 0 && fdatasync(fd) != 0) rc = CS_EIO;
     close(fd);
