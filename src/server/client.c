@@ -1,0 +1,840 @@
+/*
+ * client.c: the RESP server on the client port: connections, the reply
+ * queue of each, and the command table.
+ *
+ * The one idea: each command takes a slot in its connection's queue when it
+ * is parsed, and replies leave from the head of the queue only, so a
+ * pipeline is answered in order even though a GET (ReadIndex) and a SET
+ * (log apply) finish at different moments. The queue is bounded: when it is
+ * full the connection stops reading, which is the back-pressure a client
+ * that pipelines without reading feels. A framing error takes a slot too
+ * (its reply is the protocol error) and closes the connection after it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/assert.h"
+#include "base/log.h"
+#include "server.h"
+
+#define CLIENT_NAME_BYTES_MAX 128
+#define CLIENT_READ_BYTES     (64u << 10)
+#define CLIENT_SLOT_REPLY_MAX (CS_KV_REPLY_BYTES_MAX + 4096)
+
+struct client_slot {
+    bool done;
+    uint8_t shape; /* enum srv_shape */
+    bool set_get;  /* SET ... GET: reply with the old value */
+    uint64_t req_id;
+    struct cs_buf reply;
+};
+
+struct client_conn {
+    uv_tcp_t tcp;
+    struct srv_clients *server;
+    struct cs_resp_parser *parser;
+    int proto;
+    uint64_t id;
+    char name[CLIENT_NAME_BYTES_MAX + 1];
+    struct client_slot slots[SRV_PIPELINE_MAX];
+    uint32_t slots_head, slots_len;
+    uint32_t pending; /* slots not done: requests out in the node */
+    size_t write_bytes;
+    bool reading;
+    bool close_after_reply;
+    bool dead; /* peer gone or closing: free once nothing is pending */
+    bool handle_closed;
+    bool dirty;
+    struct client_conn *dirty_next;
+    struct client_conn *all_prev, *all_next;
+};
+
+struct client_write {
+    uv_write_t req;
+    struct client_conn *conn;
+    size_t len;
+    uint8_t bytes[];
+};
+
+struct srv_clients {
+    uv_loop_t *loop;
+    const struct srv_config *config;
+    struct srv_node *node;
+    uv_tcp_t listener;
+    uint64_t connected;
+    uint64_t id_next;
+    uint64_t refused;
+    struct client_conn *dirty;
+};
+
+static void client_process(struct client_conn *c);
+static int client_read_start(struct client_conn *c);
+
+/* ---- connection lifetime -------------------------------------------------- */
+
+static void client_on_closed(uv_handle_t *h)
+{
+    struct client_conn *c = h->data;
+    c->handle_closed = true;
+    for (uint32_t k = 0; k < c->slots_len; k++)
+        cs_buf_free(&c->slots[(c->slots_head + k) % SRV_PIPELINE_MAX].reply);
+    cs_resp_parser_free(c->parser);
+    c->server->connected--;
+    free(c);
+}
+
+/* Close once no request still points at c (the node answers each within its deadline). */
+static void client_maybe_free(struct client_conn *c)
+{
+    if (!c->dead || c->pending > 0 || c->dirty || uv_is_closing((uv_handle_t *)&c->tcp)) return;
+    uv_close((uv_handle_t *)&c->tcp, client_on_closed);
+}
+
+static void client_kill(struct client_conn *c)
+{
+    if (c->dead) return;
+    c->dead = true;
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    client_maybe_free(c);
+}
+
+static void client_mark_dirty(struct client_conn *c)
+{
+    if (c->dirty) return;
+    c->dirty = true;
+    c->dirty_next = c->server->dirty;
+    c->server->dirty = c;
+}
+
+/* ---- slots and replies ---------------------------------------------------- */
+
+static struct client_slot *client_slot_push(struct client_conn *c, uint8_t shape)
+{
+    CS_ASSERT(c->slots_len < SRV_PIPELINE_MAX);
+    struct client_slot *s = &c->slots[(c->slots_head + c->slots_len) % SRV_PIPELINE_MAX];
+    c->slots_len++;
+    memset(s, 0, sizeof *s);
+    s->shape = shape;
+    cs_buf_init(&s->reply, CLIENT_SLOT_REPLY_MAX);
+    return s;
+}
+
+static void client_slot_done(struct client_conn *c, struct client_slot *s)
+{
+    CS_ASSERT(!s->done);
+    s->done = true;
+    client_mark_dirty(c);
+}
+
+static void client_write_done(uv_write_t *req, int status)
+{
+    struct client_write *w = req->data;
+    struct client_conn *c = w->conn;
+    CS_ASSERT(c->write_bytes >= w->len);
+    c->write_bytes -= w->len;
+    free(w);
+    if (status != 0) client_kill(c);
+}
+
+static void client_flush(struct client_conn *c)
+{
+    size_t total = 0;
+    uint32_t ready = 0;
+    while (ready < c->slots_len) {
+        struct client_slot *s = &c->slots[(c->slots_head + ready) % SRV_PIPELINE_MAX];
+        if (!s->done) break;
+        total += s->reply.len;
+        ready++;
+    }
+    if (ready == 0) return;
+    struct client_write *w = c->dead ? NULL : malloc(sizeof *w + total);
+    size_t at = 0;
+    for (uint32_t k = 0; k < ready; k++) {
+        struct client_slot *s = &c->slots[c->slots_head];
+        if (w && s->reply.len) memcpy(w->bytes + at, s->reply.data, s->reply.len);
+        at += s->reply.len;
+        cs_buf_free(&s->reply);
+        c->slots_head = (c->slots_head + 1) % SRV_PIPELINE_MAX;
+        c->slots_len--;
+    }
+    if (w) {
+        w->conn = c;
+        w->len = total;
+        w->req.data = w;
+        uv_buf_t buf = uv_buf_init((char *)w->bytes, (unsigned)total);
+        if (c->write_bytes + total > SRV_REPLY_BYTES_MAX ||
+            uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, client_write_done) != 0) {
+            free(w);
+            client_kill(c); /* a client that does not read its replies is dropped, as Redis does */
+            return;
+        }
+        c->write_bytes += total;
+    }
+    if (c->close_after_reply && c->slots_len == 0) {
+        client_kill(c);
+        return;
+    }
+    if (!c->dead && !c->reading) client_process(c); /* room again: take what is buffered */
+}
+
+static void client_on_drained(void *ctx)
+{
+    struct srv_clients *s = ctx;
+    /* Bounded: each connection is on the list at most once. */
+    while (s->dirty) {
+        struct client_conn *c = s->dirty;
+        s->dirty = c->dirty_next;
+        c->dirty = false;
+        client_flush(c);
+        client_maybe_free(c);
+    }
+}
+
+/* ---- formatting a kv reply ------------------------------------------------ */
+
+static void client_format(struct client_conn *c, struct client_slot *s, const struct cs_kv_reply *r)
+{
+    struct cs_resp_writer w;
+    cs_resp_writer_init(&w, &s->reply, c->proto);
+    const struct cs_kv_result *r0 = &r->results[0];
+    switch ((enum srv_shape)s->shape) {
+    case SRV_SHAPE_GET:
+        if (r0->found)
+            cs_resp_write_bulk(&w, r0->value, r0->value_len);
+        else
+            cs_resp_write_null(&w);
+        return;
+    case SRV_SHAPE_SET:
+        if (s->set_get) {
+            if (r0->found)
+                cs_resp_write_bulk(&w, r0->value, r0->value_len);
+            else
+                cs_resp_write_null(&w);
+        } else if (r0->rc == 0) {
+            cs_resp_write_ok(&w);
+        } else if (r0->rc == CS_EEXIST || r0->rc == CS_ENOTFOUND) {
+            cs_resp_write_null(&w);
+        } else {
+            cs_resp_write_error(&w, "ERR", cs_strerror(r0->rc));
+        }
+        return;
+    case SRV_SHAPE_SUM: {
+        int64_t sum = 0;
+        for (uint32_t k = 0; k < r->results_len; k++)
+            sum += r->results[k].number;
+        cs_resp_write_int(&w, sum);
+        return;
+    }
+    case SRV_SHAPE_INCR:
+        if (r0->rc == 0)
+            cs_resp_write_int(&w, r0->number);
+        else if (r0->rc == CS_EOVERFLOW)
+            cs_resp_write_error(&w, "ERR", "increment or decrement would overflow");
+        else if (r0->rc == CS_EPARSE)
+            cs_resp_write_error(&w, "ERR", "value is not an integer or out of range");
+        else
+            cs_resp_write_error(&w, "ERR", cs_strerror(r0->rc));
+        return;
+    case SRV_SHAPE_MGET:
+        cs_resp_write_array(&w, r->results_len);
+        for (uint32_t k = 0; k < r->results_len; k++) {
+            if (r->results[k].found) {
+                cs_resp_write_bulk(&w, r->results[k].value, r->results[k].value_len);
+            } else {
+                cs_resp_write_null(&w);
+            }
+        }
+        return;
+    case SRV_SHAPE_MSET:
+        for (uint32_t k = 0; k < r->results_len; k++) {
+            if (r->results[k].rc != 0) {
+                cs_resp_write_error(&w, "ERR", cs_strerror(r->results[k].rc));
+                return;
+            }
+        }
+        cs_resp_write_ok(&w);
+        return;
+    case SRV_SHAPE_CAS:
+        if (r0->rc == 0)
+            cs_resp_write_int(&w, 1);
+        else if (r0->rc == CS_ECONFLICT)
+            cs_resp_write_int(&w, 0);
+        else
+            cs_resp_write_error(&w, "ERR", cs_strerror(r0->rc));
+        return;
+    }
+    CS_UNREACHABLE();
+}
+
+static void client_on_done(void *ctx, uint64_t req_id, const struct srv_result *res)
+{
+    struct client_conn *c = ctx;
+    struct client_slot *s = NULL;
+    for (uint32_t k = 0; k < c->slots_len && !s; k++) {
+        struct client_slot *t = &c->slots[(c->slots_head + k) % SRV_PIPELINE_MAX];
+        if (t->req_id == req_id && !t->done) s = t;
+    }
+    CS_ASSERT(s != NULL); /* a slot leaves the queue only once done */
+    if (res->err_code) {
+        struct cs_resp_writer w;
+        cs_resp_writer_init(&w, &s->reply, c->proto);
+        cs_resp_write_error(&w, res->err_code, res->err_msg);
+    } else {
+        client_format(c, s, res->reply);
+    }
+    CS_ASSERT(c->pending > 0);
+    c->pending--;
+    client_slot_done(c, s);
+}
+
+/* ---- commands ------------------------------------------------------------- */
+
+struct client_cmd_ctx {
+    struct client_conn *c;
+    const struct cs_resp_arg *argv;
+    size_t argc;
+    struct cs_resp_writer w; /* for immediate replies, into the new slot */
+    struct client_slot *slot;
+};
+
+static bool arg_is(const struct cs_resp_arg *a, const char *word)
+{
+    size_t n = strlen(word);
+    return a->len == n && strncasecmp((const char *)a->data, word, n) == 0;
+}
+
+static int client_parse_i64(const struct cs_resp_arg *a, int64_t *out)
+{
+    char text[32];
+    if (a->len == 0 || a->len >= sizeof text) return -1;
+    memcpy(text, a->data, a->len);
+    text[a->len] = 0;
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno != 0 || *end != 0 || (text[0] == '0' && a->len > 1) || text[0] == '+' ||
+        text[0] == ' ') {
+        return -1;
+    }
+    *out = (int64_t)v;
+    return 0;
+}
+
+static void reply_error(struct client_cmd_ctx *x, const char *code, const char *msg)
+{
+    cs_resp_write_error(&x->w, code, msg);
+}
+
+static void reply_arity(struct client_cmd_ctx *x)
+{
+    char msg[96];
+    snprintf(msg, sizeof msg, "wrong number of arguments for '%.*s' command",
+             (int)(x->argv[0].len > 32 ? 32 : x->argv[0].len), (const char *)x->argv[0].data);
+    reply_error(x, "ERR", msg);
+}
+
+/* A key is usable: non-empty and within the state machine's limit. */
+static bool key_ok(struct client_cmd_ctx *x, const struct cs_resp_arg *a)
+{
+    if (a->len == 0) {
+        reply_error(x, "ERR", "empty keys are not supported");
+        return false;
+    }
+    if (a->len > CS_KV_KEY_BYTES_MAX) {
+        reply_error(x, "ERR", "key is longer than 512 bytes (CS_KV_KEY_BYTES_MAX)");
+        return false;
+    }
+    return true;
+}
+
+static bool value_ok(struct client_cmd_ctx *x, const struct cs_resp_arg *a)
+{
+    if (a->len > CS_KV_VALUE_BYTES_MAX) {
+        reply_error(x, "ERR", "value is longer than 65536 bytes (CS_KV_VALUE_BYTES_MAX)");
+        return false;
+    }
+    return true;
+}
+
+static void op_set_key(struct cs_kv_op *op, uint8_t type, const struct cs_resp_arg *key)
+{
+    memset(op, 0, sizeof *op);
+    op->type = type;
+    op->key = key->data;
+    op->key_len = (uint32_t)key->len;
+}
+
+/* Send cmd to the node; the slot is answered by client_on_done. */
+static void submit(struct client_cmd_ctx *x, struct cs_kv_command *cmd, bool is_read, uint8_t shape)
+{
+    struct client_conn *c = x->c;
+    x->slot->shape = shape;
+    x->slot->req_id = srv_node_next_req_id(c->server->node);
+    c->pending++;
+    srv_node_submit(c->server->node, cmd, is_read, x->slot->req_id, client_on_done, c);
+}
+
+static void cmd_get(struct client_cmd_ctx *x)
+{
+    if (x->argc != 2) return reply_arity(x);
+    if (!key_ok(x, &x->argv[1])) return;
+    struct cs_kv_command cmd = {.ops_len = 1};
+    op_set_key(&cmd.ops[0], CS_KV_GET, &x->argv[1]);
+    submit(x, &cmd, true, SRV_SHAPE_GET);
+}
+
+static void cmd_set(struct client_cmd_ctx *x)
+{
+    if (x->argc < 3) return reply_arity(x);
+    if (!key_ok(x, &x->argv[1]) || !value_ok(x, &x->argv[2])) return;
+    struct cs_kv_command cmd = {.ops_len = 1};
+    op_set_key(&cmd.ops[0], CS_KV_SET, &x->argv[1]);
+    cmd.ops[0].value = x->argv[2].data;
+    cmd.ops[0].value_len = (uint32_t)x->argv[2].len;
+    for (size_t k = 3; k < x->argc; k++) {
+        const struct cs_resp_arg *a = &x->argv[k];
+        if (arg_is(a, "NX"))
+            cmd.ops[0].flags |= CS_KV_SET_NX;
+        else if (arg_is(a, "XX"))
+            cmd.ops[0].flags |= CS_KV_SET_XX;
+        else if (arg_is(a, "GET"))
+            cmd.ops[0].flags |= CS_KV_SET_GET;
+        else if (arg_is(a, "EX") || arg_is(a, "PX") || arg_is(a, "EXAT") || arg_is(a, "PXAT") ||
+                 arg_is(a, "KEEPTTL")) {
+            return reply_error(x, "ERR", "key expiry (EX/PX/EXAT/PXAT/KEEPTTL) is not supported");
+        } else {
+            return reply_error(x, "ERR", "syntax error");
+        }
+    }
+    if ((cmd.ops[0].flags & CS_KV_SET_NX) && (cmd.ops[0].flags & CS_KV_SET_XX)) {
+        return reply_error(x, "ERR", "syntax error");
+    }
+    x->slot->set_get = (cmd.ops[0].flags & CS_KV_SET_GET) != 0;
+    submit(x, &cmd, false, SRV_SHAPE_SET);
+}
+
+/* DEL, EXISTS, MGET: one op per key. */
+static void cmd_keys(struct client_cmd_ctx *x, uint8_t type, bool is_read, uint8_t shape)
+{
+    if (x->argc < 2) return reply_arity(x);
+    if (x->argc - 1 > CS_KV_OPS_MAX) {
+        return reply_error(x, "ERR", "too many keys in one command (CS_KV_OPS_MAX is 64)");
+    }
+    struct cs_kv_command cmd = {.ops_len = (uint32_t)(x->argc - 1)};
+    for (size_t k = 1; k < x->argc; k++) {
+        if (!key_ok(x, &x->argv[k])) return;
+        op_set_key(&cmd.ops[k - 1], type, &x->argv[k]);
+    }
+    submit(x, &cmd, is_read, shape);
+}
+
+static void cmd_del(struct client_cmd_ctx *x)
+{
+    cmd_keys(x, CS_KV_DEL, false, SRV_SHAPE_SUM);
+}
+
+static void cmd_exists(struct client_cmd_ctx *x)
+{
+    cmd_keys(x, CS_KV_EXISTS, true, SRV_SHAPE_SUM);
+}
+
+static void cmd_mget(struct client_cmd_ctx *x)
+{
+    cmd_keys(x, CS_KV_GET, true, SRV_SHAPE_MGET);
+}
+
+static void cmd_mset(struct client_cmd_ctx *x)
+{
+    if (x->argc < 3 || (x->argc - 1) % 2 != 0) return reply_arity(x);
+    if ((x->argc - 1) / 2 > CS_KV_OPS_MAX) {
+        return reply_error(x, "ERR", "too many keys in one command (CS_KV_OPS_MAX is 64)");
+    }
+    struct cs_kv_command cmd = {.ops_len = (uint32_t)((x->argc - 1) / 2)};
+    for (size_t k = 1; k < x->argc; k += 2) {
+        if (!key_ok(x, &x->argv[k]) || !value_ok(x, &x->argv[k + 1])) return;
+        struct cs_kv_op *op = &cmd.ops[(k - 1) / 2];
+        op_set_key(op, CS_KV_SET, &x->argv[k]);
+        op->value = x->argv[k + 1].data;
+        op->value_len = (uint32_t)x->argv[k + 1].len;
+    }
+    submit(x, &cmd, false, SRV_SHAPE_MSET);
+}
+
+static void incr_by(struct client_cmd_ctx *x, int64_t delta)
+{
+    if (!key_ok(x, &x->argv[1])) return;
+    struct cs_kv_command cmd = {.ops_len = 1};
+    op_set_key(&cmd.ops[0], CS_KV_INCRBY, &x->argv[1]);
+    cmd.ops[0].delta = delta;
+    submit(x, &cmd, false, SRV_SHAPE_INCR);
+}
+
+static void cmd_incr(struct client_cmd_ctx *x)
+{
+    if (x->argc != 2) return reply_arity(x);
+    incr_by(x, 1);
+}
+
+static void cmd_decr(struct client_cmd_ctx *x)
+{
+    if (x->argc != 2) return reply_arity(x);
+    incr_by(x, -1);
+}
+
+static void cmd_incrby(struct client_cmd_ctx *x)
+{
+    int64_t d;
+    if (x->argc != 3) return reply_arity(x);
+    if (client_parse_i64(&x->argv[2], &d) != 0) {
+        return reply_error(x, "ERR", "value is not an integer or out of range");
+    }
+    incr_by(x, d);
+}
+
+static void cmd_decrby(struct client_cmd_ctx *x)
+{
+    int64_t d;
+    if (x->argc != 3) return reply_arity(x);
+    if (client_parse_i64(&x->argv[2], &d) != 0 || d == INT64_MIN) {
+        return reply_error(x, "ERR", "value is not an integer or out of range");
+    }
+    incr_by(x, -d);
+}
+
+/* CAS key expected new: set new if the value equals expected (:1), else :0. */
+static void cmd_cas(struct client_cmd_ctx *x)
+{
+    if (x->argc != 4) return reply_arity(x);
+    if (!key_ok(x, &x->argv[1]) || !value_ok(x, &x->argv[2]) || !value_ok(x, &x->argv[3])) return;
+    struct cs_kv_command cmd = {.ops_len = 1};
+    op_set_key(&cmd.ops[0], CS_KV_CAS, &x->argv[1]);
+    cmd.ops[0].expected = x->argv[2].data;
+    cmd.ops[0].expected_len = (uint32_t)x->argv[2].len;
+    cmd.ops[0].value = x->argv[3].data;
+    cmd.ops[0].value_len = (uint32_t)x->argv[3].len;
+    submit(x, &cmd, false, SRV_SHAPE_CAS);
+}
+
+static void cmd_ping(struct client_cmd_ctx *x)
+{
+    if (x->argc > 2) return reply_arity(x);
+    if (x->argc == 2)
+        cs_resp_write_bulk(&x->w, x->argv[1].data, x->argv[1].len);
+    else
+        cs_resp_write_simple(&x->w, "PONG", 4);
+}
+
+static void cmd_echo(struct client_cmd_ctx *x)
+{
+    if (x->argc != 2) return reply_arity(x);
+    cs_resp_write_bulk(&x->w, x->argv[1].data, x->argv[1].len);
+}
+
+static void cmd_quit(struct client_cmd_ctx *x)
+{
+    cs_resp_write_ok(&x->w);
+    x->c->close_after_reply = true;
+}
+
+static void cmd_select(struct client_cmd_ctx *x)
+{
+    if (x->argc != 2) return reply_arity(x);
+    if (arg_is(&x->argv[1], "0"))
+        cs_resp_write_ok(&x->w);
+    else
+        reply_error(x, "ERR", "DB index is out of range (consist has only db 0)");
+}
+
+static void cmd_dbsize(struct client_cmd_ctx *x)
+{
+    cs_resp_write_int(&x->w, (int64_t)srv_node_dbsize(x->c->server->node));
+}
+
+static void write_str(struct cs_resp_writer *w, const char *s)
+{
+    cs_resp_write_bulk(w, s, strlen(s));
+}
+
+static void cmd_hello(struct client_cmd_ctx *x)
+{
+    struct client_conn *c = x->c;
+    int proto = c->proto;
+    size_t k = 1;
+    if (x->argc >= 2) {
+        int64_t v;
+        if (client_parse_i64(&x->argv[1], &v) != 0 || (v != 2 && v != 3)) {
+            return reply_error(x, "NOPROTO", "unsupported protocol version");
+        }
+        proto = (int)v;
+        k = 2;
+    }
+    for (; k < x->argc; k++) {
+        if (arg_is(&x->argv[k], "SETNAME") && k + 1 < x->argc) {
+            size_t n = x->argv[k + 1].len;
+            if (n > CLIENT_NAME_BYTES_MAX) return reply_error(x, "ERR", "client name too long");
+            memcpy(c->name, x->argv[k + 1].data, n);
+            c->name[n] = 0;
+            k++;
+        } else if (arg_is(&x->argv[k], "AUTH") && k + 2 < x->argc) {
+            k += 2; /* no authentication yet: any credentials are accepted */
+        } else {
+            return reply_error(x, "ERR", "syntax error in HELLO");
+        }
+    }
+    c->proto = proto;
+    x->w.proto = proto;
+    cs_resp_write_map(&x->w, 7);
+    write_str(&x->w, "server");
+    write_str(&x->w, "consist");
+    write_str(&x->w, "version");
+    write_str(&x->w, "0.1.0");
+    write_str(&x->w, "proto");
+    cs_resp_write_int(&x->w, proto);
+    write_str(&x->w, "id");
+    cs_resp_write_int(&x->w, (int64_t)c->id);
+    write_str(&x->w, "mode");
+    write_str(&x->w, "standalone");
+    write_str(&x->w, "role");
+    write_str(&x->w, "master");
+    write_str(&x->w, "modules");
+    cs_resp_write_array(&x->w, 0);
+}
+
+static void cmd_client(struct client_cmd_ctx *x)
+{
+    struct client_conn *c = x->c;
+    if (x->argc < 2) return reply_arity(x);
+    const struct cs_resp_arg *sub = &x->argv[1];
+    if (arg_is(sub, "ID") && x->argc == 2) {
+        cs_resp_write_int(&x->w, (int64_t)c->id);
+    } else if (arg_is(sub, "GETNAME") && x->argc == 2) {
+        if (c->name[0])
+            write_str(&x->w, c->name);
+        else
+            cs_resp_write_null(&x->w);
+    } else if (arg_is(sub, "SETNAME") && x->argc == 3) {
+        const struct cs_resp_arg *a = &x->argv[2];
+        if (a->len > CLIENT_NAME_BYTES_MAX) return reply_error(x, "ERR", "client name too long");
+        for (size_t k = 0; k < a->len; k++)
+            if (a->data[k] <= ' ' || a->data[k] > '~') {
+                return reply_error(x, "ERR",
+                                   "Client names cannot contain spaces, newlines or "
+                                   "special characters.");
+            }
+        memcpy(c->name, a->data, a->len);
+        c->name[a->len] = 0;
+        cs_resp_write_ok(&x->w);
+    } else if (arg_is(sub, "SETINFO") && x->argc == 4) {
+        cs_resp_write_ok(&x->w); /* library name and version: accepted, not kept */
+    } else {
+        reply_error(x, "ERR", "unknown CLIENT subcommand (ID, GETNAME, SETNAME, SETINFO)");
+    }
+}
+
+static void cmd_command(struct client_cmd_ctx *x)
+{
+    /* Enough for redis-cli and client libraries: no per-command docs yet. */
+    if (x->argc >= 2 && arg_is(&x->argv[1], "COUNT")) {
+        cs_resp_write_int(&x->w, 0);
+    } else if (x->argc >= 2 && arg_is(&x->argv[1], "DOCS")) {
+        cs_resp_write_map(&x->w, 0);
+    } else {
+        cs_resp_write_array(&x->w, 0);
+    }
+}
+
+static void cmd_config(struct client_cmd_ctx *x)
+{
+    if (x->argc >= 2 && arg_is(&x->argv[1], "GET")) {
+        cs_resp_write_map(&x->w, 0); /* no runtime config yet: nothing matches */
+    } else {
+        reply_error(x, "ERR", "only CONFIG GET is supported");
+    }
+}
+
+static void cmd_info(struct client_cmd_ctx *x)
+{
+    struct cs_buf text;
+    cs_buf_init(&text, 1u << 16);
+    srv_node_info(x->c->server->node, &text);
+    cs_resp_write_verbatim(&x->w, "txt", text.data, text.len);
+    cs_buf_free(&text);
+}
+
+struct client_cmd {
+    const char *name;
+    void (*run)(struct client_cmd_ctx *x);
+};
+
+static const struct client_cmd client_cmds[] = {
+    {"GET", cmd_get},     {"SET", cmd_set},       {"DEL", cmd_del},         {"EXISTS", cmd_exists},
+    {"INCR", cmd_incr},   {"INCRBY", cmd_incrby}, {"DECR", cmd_decr},       {"DECRBY", cmd_decrby},
+    {"MGET", cmd_mget},   {"MSET", cmd_mset},     {"CAS", cmd_cas},         {"PING", cmd_ping},
+    {"ECHO", cmd_echo},   {"QUIT", cmd_quit},     {"SELECT", cmd_select},   {"DBSIZE", cmd_dbsize},
+    {"HELLO", cmd_hello}, {"CLIENT", cmd_client}, {"COMMAND", cmd_command}, {"CONFIG", cmd_config},
+    {"INFO", cmd_info},
+};
+
+static void client_dispatch(struct client_conn *c, const struct cs_resp_command *cmd)
+{
+    struct client_cmd_ctx x = {.c = c, .argv = cmd->argv, .argc = cmd->argc};
+    x.slot = client_slot_push(c, 0);
+    cs_resp_writer_init(&x.w, &x.slot->reply, c->proto);
+    const struct client_cmd *found = NULL;
+    for (size_t k = 0; k < sizeof client_cmds / sizeof client_cmds[0] && !found; k++)
+        if (arg_is(&cmd->argv[0], client_cmds[k].name)) found = &client_cmds[k];
+    if (found) {
+        found->run(&x);
+    } else {
+        char msg[128];
+        snprintf(msg, sizeof msg, "unknown command '%.*s'",
+                 (int)(cmd->argv[0].len > 48 ? 48 : cmd->argv[0].len),
+                 (const char *)cmd->argv[0].data);
+        reply_error(&x, "ERR", msg);
+    }
+    if (x.slot->req_id == 0) client_slot_done(c, x.slot); /* answered inline */
+}
+
+/* Take buffered commands while the reply queue has room. */
+static void client_process(struct client_conn *c)
+{
+    while (!c->dead && !c->close_after_reply && c->slots_len < SRV_PIPELINE_MAX) {
+        struct cs_resp_command cmd;
+        int rc = cs_resp_parser_next(c->parser, &cmd);
+        if (rc) {
+            struct client_slot *s = client_slot_push(c, 0);
+            struct cs_resp_writer w;
+            cs_resp_writer_init(&w, &s->reply, c->proto);
+            cs_resp_write_protocol_error(&w, cs_resp_parser_errmsg(c->parser));
+            c->close_after_reply = true;
+            client_slot_done(c, s);
+            break;
+        }
+        if (cmd.argc == 0) break;
+        client_dispatch(c, &cmd);
+    }
+    bool room = c->slots_len < SRV_PIPELINE_MAX && !c->close_after_reply && !c->dead;
+    if (room && !c->reading) {
+        if (client_read_start(c) == 0) c->reading = true;
+    } else if (!room && c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
+static void client_alloc(uv_handle_t *h, size_t want, uv_buf_t *buf)
+{
+    struct client_conn *c = h->data;
+    uint8_t *space = NULL;
+    size_t space_len = 0;
+    (void)want;
+    if (cs_resp_parser_reserve(c->parser, CLIENT_READ_BYTES, &space, &space_len) != 0) {
+        space_len = 0; /* the query buffer is full: the read fails with UV_ENOBUFS */
+    }
+    *buf = uv_buf_init((char *)space, (unsigned)space_len);
+}
+
+static void client_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    struct client_conn *c = st->data;
+    (void)buf;
+    if (nread == UV_ENOBUFS) {
+        /* The parser refused more bytes: report its error as a framing error. */
+        struct cs_resp_command cmd;
+        (void)cs_resp_parser_next(c->parser, &cmd);
+        client_process(c);
+        client_on_drained(c->server);
+        return;
+    }
+    if (nread < 0) {
+        client_kill(c);
+        client_maybe_free(c);
+        return;
+    }
+    cs_resp_parser_commit(c->parser, (size_t)nread);
+    client_process(c);
+    client_on_drained(c->server);
+}
+
+static int client_read_start(struct client_conn *c)
+{
+    return uv_read_start((uv_stream_t *)&c->tcp, client_alloc, client_read);
+}
+
+static void client_on_accept(uv_stream_t *server, int status)
+{
+    struct srv_clients *s = server->data;
+    if (status != 0) return;
+    struct client_conn *c = calloc(1, sizeof *c);
+    if (!c) return;
+    c->server = s;
+    c->proto = 2;
+    c->id = ++s->id_next;
+    uv_tcp_init(s->loop, &c->tcp);
+    c->tcp.data = c;
+    s->connected++;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
+        cs_resp_parser_new(&s->config->resp, &c->parser) != 0) {
+        c->dead = true;
+        client_maybe_free(c);
+        return;
+    }
+    if (s->connected > s->config->clients_max) {
+        s->refused++;
+        struct client_slot *sl = client_slot_push(c, 0);
+        struct cs_resp_writer w;
+        cs_resp_writer_init(&w, &sl->reply, 2);
+        cs_resp_write_error(&w, "ERR", "max number of clients reached");
+        c->close_after_reply = true;
+        client_slot_done(c, sl);
+        client_on_drained(s);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    if (client_read_start(c) != 0) {
+        client_kill(c);
+        return;
+    }
+    c->reading = true;
+}
+
+int srv_clients_open(struct srv_clients **out, uv_loop_t *loop, const struct srv_config *config,
+                     struct srv_node *node)
+{
+    struct srv_clients *s = calloc(1, sizeof *s);
+    if (!s) return CS_ENOMEM;
+    s->loop = loop;
+    s->config = config;
+    s->node = node;
+    struct sockaddr_in addr;
+    uv_tcp_init(loop, &s->listener);
+    s->listener.data = s;
+    if (uv_ip4_addr(config->bind, config->port, &addr) != 0 ||
+        uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0) != 0 ||
+        uv_listen((uv_stream_t *)&s->listener, 511, client_on_accept) != 0) {
+        fprintf(stderr, "consistd: cannot listen for clients on %s:%u\n", config->bind,
+                config->port);
+        uv_close((uv_handle_t *)&s->listener, NULL);
+        *out = s;
+        return CS_EIO;
+    }
+    srv_node_set_drained(node, client_on_drained, s);
+    *out = s;
+    return 0;
+}
+
+void srv_clients_close(struct srv_clients *s)
+{
+    if (!s) return;
+    if (!uv_is_closing((uv_handle_t *)&s->listener)) uv_close((uv_handle_t *)&s->listener, NULL);
+}
+
+uint64_t srv_clients_connected(const struct srv_clients *s)
+{
+    return s->connected;
+}

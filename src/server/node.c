@@ -1,0 +1,936 @@
+/*
+ * node.c: one consistd node: a Raft group, its durable log (the WAL of
+ * src/store), the kv state machine, and the tables of requests waiting on
+ * them, driven from one libuv loop.
+ *
+ * The one idea: the Ready batch is drained once per loop turn, after every
+ * socket read of that turn has been stepped or proposed, so one fdatasync
+ * covers every write that arrived in the turn (group commit). In each batch
+ * the order is the Ready contract's: persist entries and hard state, sync,
+ * only then send, then apply and answer, then advance. A client hears "OK"
+ * only from the apply of its entry, which a majority has synced.
+ *
+ * Storage (docs/storage.md): the Raft log, hard state and snapshots live in
+ * the WAL under <dir>/wal; the state machine is rebuilt on start from the
+ * latest snapshot and the log after it, so a turn costs one sync. LMDB under
+ * <dir>/lmdb holds the node's identity, so a data directory cannot be started
+ * as another node or in another cluster.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/log.h"
+#include "consist/store.h"
+#include "server.h"
+
+#define NODE_GROUP_ID      1
+#define NODE_TICK_MS       10
+#define NODE_EXPIRE_MS     50
+#define NODE_READY_ROUNDS  64 /* Ready batches drained in one turn */
+#define NODE_RESTORE_BYTES (8u << 20)
+#define NODE_IDENTITY_KEY  "identity"
+
+/* Who is waiting for a request: a local client, or a follower that forwarded it. */
+struct node_origin {
+    srv_done_fn done; /* local: non-NULL */
+    void *ctx;
+    uint64_t req_id;
+    uint64_t peer;        /* remote: the follower's id */
+    uint64_t peer_req_id; /* remote: its id there */
+    uint64_t deadline_ms;
+};
+
+struct node_write {
+    uint64_t index;
+    uint64_t term;
+    bool live; /* false once answered (by deadline) */
+    struct node_origin origin;
+};
+
+struct node_read {
+    bool used;
+    bool confirmed; /* the leader knows read_index is safe */
+    uint64_t index; /* serve once applied >= index */
+    struct cs_kv_command cmd;
+    struct node_origin origin;
+    uint8_t *keys; /* the copied key bytes cmd's ops point into */
+};
+
+struct node_forward {
+    bool used;
+    struct node_origin origin;
+};
+
+struct srv_node {
+    uv_loop_t *loop;
+    struct srv_config config;
+    struct cs_raft *raft;
+    struct cs_kv *kv;
+    struct cs_store *meta;
+    struct cs_store_log *log;
+    struct srv_peers *peers;
+    uv_timer_t tick_timer;
+    uv_prepare_t prepare;
+    uv_check_t check;
+    void (*drained)(void *ctx);
+    void *drained_ctx;
+    uint64_t req_next;
+    uint64_t last_expire_ms;
+    uint64_t last_leader;
+    uint64_t leader_changes;
+    uint64_t syncs;
+    uint64_t synced_term, synced_vote; /* the durable hard state's term and vote */
+    uint64_t start_ms;
+    bool handles_started;
+    uint64_t applied_since_snapshot;
+    struct cs_buf reply_buf;
+    /* Proposals in log order. */
+    struct node_write *writes;
+    size_t writes_head, writes_len;
+    /* ReadIndex requests and forwards, direct-mapped by request id. */
+    struct node_read *reads;
+    uint32_t reads_waiting;
+    struct node_forward *forwards;
+};
+
+/* ---- answering ------------------------------------------------------------ */
+
+static void node_send_forward_reply(struct srv_node *n, const struct node_origin *o,
+                                    const struct srv_result *res, const uint8_t *reply_bytes,
+                                    size_t reply_len, uint8_t kind);
+
+/* node_reads_encode: a read's results, for a follower that forwarded it. */
+static void node_reply_encode_read(const struct cs_kv_reply *reply, struct cs_buf *out)
+{
+    cs_put_uvarint(out, reply->results_len);
+    for (uint32_t k = 0; k < reply->results_len; k++) {
+        cs_put_u8(out, reply->results[k].found ? 1 : 0);
+        cs_put_bytes(out, reply->results[k].value, reply->results[k].value_len);
+    }
+}
+
+/* Finish a request; reply_bytes (an apply's encoded reply) lets a remote origin skip re-encoding.
+ */
+static void node_finish(struct srv_node *n, const struct node_origin *o,
+                        const struct srv_result *res, const uint8_t *reply_bytes, size_t reply_len)
+{
+    if (o->done) {
+        o->done(o->ctx, o->req_id, res);
+    } else if (o->peer) {
+        node_send_forward_reply(n, o, res, reply_bytes, reply_len, 0);
+    }
+}
+
+static void node_fail(struct srv_node *n, const struct node_origin *o, const char *code,
+                      const char *msg)
+{
+    struct srv_result res = {.err_code = code, .err_msg = msg, .reply = NULL};
+    node_finish(n, o, &res, NULL, 0);
+}
+
+/* ---- storage -------------------------------------------------------------- */
+
+static void node_fatal(const char *what, int rc)
+{
+    /* A node that cannot persist must not go on: it would acknowledge what it may forget. */
+    CS_LOGE("fatal: %s: %s", what, cs_strerror(rc));
+    fprintf(stderr, "consistd: fatal: %s: %s\n", what, cs_strerror(rc));
+    exit(1);
+}
+
+static int node_identity_check(struct srv_node *n)
+{
+    struct cs_store_txn *txn = NULL;
+    int rc = cs_store_txn_begin(n->meta, false, &txn);
+    if (rc) return rc;
+    char want[16 + SRV_CLUSTER_ID_MAX + 2];
+    int want_len =
+        snprintf(want, sizeof want, "%016" PRIx64 "/%s", n->config.node_id, n->config.cluster_id);
+    const uint8_t *v;
+    size_t v_len;
+    rc = cs_store_get(txn, CS_STORE_DB_META, NODE_IDENTITY_KEY, strlen(NODE_IDENTITY_KEY), &v,
+                      &v_len);
+    if (rc == CS_ENOTFOUND) {
+        rc = cs_store_put(txn, CS_STORE_DB_META, NODE_IDENTITY_KEY, strlen(NODE_IDENTITY_KEY), want,
+                          (size_t)want_len);
+        if (rc) {
+            cs_store_abort(txn);
+            return rc;
+        }
+        return cs_store_commit(txn);
+    }
+    if (rc == 0 && (v_len != (size_t)want_len || memcmp(v, want, v_len) != 0)) {
+        fprintf(stderr, "consistd: %s belongs to node/cluster %.*s, not %s\n", n->config.dir,
+                (int)v_len, (const char *)v, want);
+        rc = CS_EDENIED;
+    }
+    cs_store_abort(txn);
+    return rc;
+}
+
+/* Read the whole durable log after the snapshot into one array (entries view into blocks). */
+struct node_log_image {
+    struct cs_raft_entry *entries;
+    size_t len;
+    struct cs_store_log_entries *blocks;
+    size_t blocks_len;
+};
+
+static void node_log_image_free(struct node_log_image *img)
+{
+    for (size_t k = 0; k < img->blocks_len; k++)
+        cs_store_log_entries_free(&img->blocks[k]);
+    free(img->blocks);
+    free(img->entries);
+}
+
+static int node_log_image_load(struct srv_node *n, struct node_log_image *img)
+{
+    uint64_t first, last;
+    cs_store_log_bounds(n->log, NODE_GROUP_ID, &first, &last);
+    memset(img, 0, sizeof *img);
+    if (last < first) return 0;
+    size_t total = (size_t)(last - first + 1);
+    CS_ASSERT(total <= CS_STORE_LOG_GROUP_ENTRIES_MAX);
+    img->entries = calloc(total, sizeof *img->entries);
+    img->blocks = calloc(total, sizeof *img->blocks); /* at most one block per entry */
+    if (!img->entries || !img->blocks) return CS_ENOMEM;
+    for (uint64_t at = first; at <= last;) {
+        struct cs_store_log_entries *b = &img->blocks[img->blocks_len];
+        int rc = cs_store_log_read(n->log, NODE_GROUP_ID, at, last + 1, NODE_RESTORE_BYTES, b);
+        if (rc) return rc;
+        img->blocks_len++;
+        CS_ASSERT(b->len > 0);
+        memcpy(&img->entries[img->len], b->entries, b->len * sizeof *b->entries);
+        img->len += b->len;
+        at += b->len;
+    }
+    CS_ASSERT(img->len == total);
+    return 0;
+}
+
+static void node_bootstrap_conf(const struct srv_config *c, struct cs_raft_conf *conf)
+{
+    memset(conf, 0, sizeof *conf);
+    uint64_t ids[CS_RAFT_MEMBERS_MAX];
+    uint32_t len = 0;
+    ids[len++] = c->node_id;
+    for (uint32_t k = 0; k < c->peers_len; k++)
+        ids[len++] = c->peers[k].id;
+    /* Members are kept sorted by id. */
+    for (uint32_t i = 1; i < len; i++)
+        for (uint32_t j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
+            uint64_t t = ids[j];
+            ids[j] = ids[j - 1];
+            ids[j - 1] = t;
+        }
+    for (uint32_t k = 0; k < len; k++)
+        conf->members[k] = (struct cs_raft_member){.id = ids[k], .voter = true};
+    conf->members_len = len;
+}
+
+static int node_restore(struct srv_node *n, uint64_t now_ms)
+{
+    struct cs_raft_restore rs;
+    memset(&rs, 0, sizeof rs);
+    int rc = cs_store_log_hard_state_load(n->log, NODE_GROUP_ID, &rs.hard_state);
+    if (rc && rc != CS_ENOTFOUND) return rc;
+    n->synced_term = rs.hard_state.term;
+    n->synced_vote = rs.hard_state.vote;
+    struct cs_store_log_snapshot snap;
+    memset(&snap, 0, sizeof snap);
+    rc = cs_store_log_snapshot_load(n->log, NODE_GROUP_ID, &snap);
+    if (rc == 0) {
+        rs.snapshot.meta = snap.meta;
+        rs.snapshot.data = snap.data;
+        rs.snapshot.data_len = snap.data_len;
+        rc = cs_kv_restore(n->kv, snap.data, snap.data_len);
+        if (rc) {
+            cs_store_log_snapshot_free(&snap);
+            return rc;
+        }
+    } else if (rc == CS_ENOTFOUND) {
+        node_bootstrap_conf(&n->config, &rs.snapshot.meta.conf);
+    } else {
+        return rc;
+    }
+    struct node_log_image img;
+    rc = node_log_image_load(n, &img);
+    if (rc == 0) {
+        rs.entries = img.entries;
+        rs.entries_len = img.len;
+        uint64_t last = rs.snapshot.meta.index + img.len;
+        if (rs.hard_state.commit > last) rs.hard_state.commit = last;
+        if (rs.hard_state.commit < rs.snapshot.meta.index) {
+            rs.hard_state.commit = rs.snapshot.meta.index;
+        }
+        struct cs_raft_config rc_cfg;
+        cs_raft_config_default(&rc_cfg, n->config.node_id, NODE_GROUP_ID,
+                               n->config.node_id * 0x9e3779b97f4a7c15ull ^ uv_hrtime());
+        rc_cfg.election_timeout_ms = n->config.election_timeout_ms;
+        rc_cfg.heartbeat_interval_ms = n->config.heartbeat_interval_ms;
+        rc = cs_raft_new(&rc_cfg, &rs, now_ms, &n->raft);
+        CS_LOGI("restored: snapshot %" PRIu64 ", %zu log entries, term %" PRIu64
+                ", commit %" PRIu64,
+                rs.snapshot.meta.index, img.len, rs.hard_state.term, rs.hard_state.commit);
+    }
+    node_log_image_free(&img);
+    if (snap.data) cs_store_log_snapshot_free(&snap);
+    return rc;
+}
+
+/* ---- the Ready loop ------------------------------------------------------- */
+
+static bool node_persist(struct srv_node *n, const struct cs_raft_ready *rd)
+{
+    bool wrote = false;
+    int rc;
+    if (rd->snapshot) {
+        rc = cs_kv_restore(n->kv, rd->snapshot->data, rd->snapshot->data_len);
+        if (rc) node_fatal("restoring a snapshot from the leader", rc);
+        rc = cs_store_log_snapshot_save(n->log, NODE_GROUP_ID, rd->snapshot);
+        if (rc && rc != CS_ERANGE) node_fatal("saving a snapshot", rc);
+        wrote = true;
+    }
+    if (rd->entries_len) {
+        rc = cs_store_log_append(n->log, NODE_GROUP_ID, rd->entries, rd->entries_len);
+        if (rc) node_fatal("appending to the log", rc);
+        wrote = true;
+    }
+    if (rd->hard_state_changed) {
+        rc = cs_store_log_hard_state_save(n->log, NODE_GROUP_ID, &rd->hard_state);
+        if (rc) node_fatal("saving the hard state", rc);
+        /* A commit index alone needs no sync of its own: a lost one is learned again
+         * from the leader. Term and vote must be durable before any message leaves. */
+        if (rd->hard_state.term != n->synced_term || rd->hard_state.vote != n->synced_vote) {
+            wrote = true;
+        }
+    }
+    if (wrote) {
+        n->synced_term = rd->hard_state_changed ? rd->hard_state.term : n->synced_term;
+        n->synced_vote = rd->hard_state_changed ? rd->hard_state.vote : n->synced_vote;
+        rc = cs_store_log_sync(n->log);
+        if (rc) node_fatal("syncing the log", rc);
+        n->syncs++;
+    }
+    return wrote;
+}
+
+static void node_send(struct srv_node *n, const struct cs_raft_ready *rd)
+{
+    struct cs_buf b;
+    cs_buf_init(&b, CS_RAFT_MSG_BYTES_MAX);
+    for (size_t k = 0; k < rd->msgs_len; k++) {
+        cs_buf_reset(&b);
+        if (cs_raft_msg_encode(&rd->msgs[k], &b) != 0) continue; /* counted as a drop by Raft */
+        (void)srv_peers_send(n->peers, rd->msgs[k].to, CS_FRAME_RAFT, NODE_GROUP_ID, b.data, b.len);
+    }
+    cs_buf_free(&b);
+}
+
+static const char *node_kv_error(int rc)
+{
+    switch (rc) {
+    case CS_EDECODE:
+        return "command could not be decoded";
+    case CS_ENOSPACE:
+        return "the store is full";
+    case CS_ERANGE:
+        return "a retried command whose reply is forgotten";
+    case CS_ENOTFOUND:
+        return "client session expired";
+    default:
+        return cs_strerror(rc);
+    }
+}
+
+/* Answer the proposals at or below index, given the entry that landed there. */
+static void node_writes_settle(struct srv_node *n, const struct cs_raft_entry *e,
+                               const uint8_t *reply_bytes, size_t reply_len)
+{
+    while (n->writes_len > 0) {
+        struct node_write *w = &n->writes[n->writes_head];
+        if (w->index > e->index) break;
+        if (w->live) {
+            if (w->index == e->index && w->term == e->term && reply_bytes) {
+                struct cs_kv_reply reply;
+                int rc = cs_kv_reply_decode(reply_bytes, reply_len, &reply);
+                struct srv_result res = {.reply = &reply};
+                if (rc || (reply.rc && reply.rc != CS_EEXIST)) {
+                    res = (struct srv_result){.err_code = "ERR",
+                                              .err_msg = node_kv_error(rc ? rc : reply.rc)};
+                }
+                node_finish(n, &w->origin, &res, reply_bytes, reply_len);
+            } else {
+                node_fail(n, &w->origin, "TRYAGAIN", "write lost to a new leader, not applied");
+            }
+        }
+        n->writes_head = (n->writes_head + 1) % SRV_PENDING_WRITES_MAX;
+        n->writes_len--;
+    }
+}
+
+static void node_apply(struct srv_node *n, const struct cs_raft_ready *rd)
+{
+    for (size_t k = 0; k < rd->committed_len; k++) {
+        const struct cs_raft_entry *e = &rd->committed[k];
+        const uint8_t *reply_bytes = NULL;
+        size_t reply_len = 0;
+        if (e->type == CS_RAFT_ENTRY_NORMAL && e->data_len > 0) {
+            cs_buf_reset(&n->reply_buf);
+            int rc = cs_kv_apply(n->kv, e->index, e->data, e->data_len, &n->reply_buf);
+            if (rc) node_fatal("applying a committed entry", rc);
+            reply_bytes = n->reply_buf.data;
+            reply_len = n->reply_buf.len;
+        }
+        node_writes_settle(n, e, reply_bytes, reply_len);
+        n->applied_since_snapshot++;
+    }
+}
+
+static void node_read_serve(struct srv_node *n, struct node_read *r)
+{
+    struct cs_kv_reply reply;
+    memset(&reply, 0, sizeof reply);
+    reply.results_len = r->cmd.ops_len;
+    for (uint32_t k = 0; k < r->cmd.ops_len; k++) {
+        const struct cs_kv_op *op = &r->cmd.ops[k];
+        const uint8_t *v = NULL;
+        size_t v_len = 0;
+        int rc = cs_kv_get(n->kv, op->key, op->key_len, &v, &v_len);
+        struct cs_kv_result *out = &reply.results[k];
+        out->rc = rc;
+        out->found = rc == 0;
+        out->number = rc == 0 ? 1 : 0;
+        if (op->type == CS_KV_GET && rc == 0) {
+            out->value = v;
+            out->value_len = (uint32_t)v_len;
+        }
+    }
+    struct srv_result res = {.reply = &reply};
+    if (r->origin.done) {
+        node_finish(n, &r->origin, &res, NULL, 0);
+    } else if (r->origin.peer) {
+        node_send_forward_reply(n, &r->origin, &res, NULL, 0, 1);
+    }
+    free(r->keys);
+    memset(r, 0, sizeof *r);
+}
+
+static void node_reads_confirm(struct srv_node *n, const struct cs_raft_ready *rd)
+{
+    for (size_t k = 0; k < rd->reads_len; k++) {
+        uint64_t id;
+        if (rd->reads[k].ctx_len != sizeof id) continue;
+        memcpy(&id, rd->reads[k].ctx, sizeof id);
+        struct node_read *r = &n->reads[id % SRV_PENDING_READS_MAX];
+        if (!r->used || r->origin.req_id != id || r->confirmed) continue;
+        r->confirmed = true;
+        r->index = rd->reads[k].index;
+        n->reads_waiting++;
+    }
+}
+
+static void node_reads_serve_ready(struct srv_node *n)
+{
+    if (n->reads_waiting == 0) return;
+    uint64_t applied = cs_kv_applied_index(n->kv);
+    struct cs_raft_status st;
+    cs_raft_status(n->raft, &st);
+    if (st.applied > applied) applied = st.applied; /* no-op entries advance Raft, not kv */
+    for (uint32_t k = 0; k < SRV_PENDING_READS_MAX && n->reads_waiting > 0; k++) {
+        struct node_read *r = &n->reads[k];
+        if (r->used && r->confirmed && r->index <= applied) {
+            n->reads_waiting--;
+            node_read_serve(n, r);
+        }
+    }
+}
+
+static void node_maybe_snapshot(struct srv_node *n)
+{
+    if (n->applied_since_snapshot < n->config.snapshot_every) return;
+    struct cs_raft_status st;
+    cs_raft_status(n->raft, &st);
+    if (st.applied <= st.snapshot_index) return;
+    struct cs_buf snap;
+    cs_buf_init(&snap, CS_KV_SNAPSHOT_BYTES_MAX);
+    int rc = cs_kv_snapshot(n->kv, &snap);
+    if (rc == 0) rc = cs_raft_compact(n->raft, st.applied, snap.data, snap.len);
+    if (rc == 0) {
+        struct cs_raft_snapshot s = {.data = snap.data, .data_len = snap.len};
+        cs_raft_snapshot_meta(n->raft, &s.meta);
+        rc = cs_store_log_snapshot_save(n->log, NODE_GROUP_ID, &s);
+        if (rc) node_fatal("saving a snapshot", rc);
+        CS_LOGI("snapshot at %" PRIu64 " (%zu bytes)", s.meta.index, snap.len);
+    } else {
+        CS_LOGW("snapshot skipped: %s", cs_strerror(rc));
+    }
+    n->applied_since_snapshot = 0;
+    cs_buf_free(&snap);
+}
+
+static void node_drain(struct srv_node *n)
+{
+    bool any = false;
+    for (int round = 0; round < NODE_READY_ROUNDS && cs_raft_has_ready(n->raft); round++) {
+        struct cs_raft_ready rd;
+        cs_raft_ready(n->raft, &rd);
+        node_persist(n, &rd); /* durable before anything that depends on it leaves */
+        node_send(n, &rd);
+        node_apply(n, &rd);
+        node_reads_confirm(n, &rd);
+        cs_raft_advance(n->raft, &rd);
+        node_reads_serve_ready(n);
+        any = true;
+    }
+    if (!any) return;
+    struct cs_raft_status st;
+    cs_raft_status(n->raft, &st);
+    if (st.leader != n->last_leader) {
+        CS_LOGI("leader is now %" PRIu64 " (term %" PRIu64 ")", st.leader, st.term);
+        n->last_leader = st.leader;
+        n->leader_changes++;
+    }
+    node_maybe_snapshot(n);
+    if (n->drained) n->drained(n->drained_ctx);
+}
+
+static void node_on_prepare(uv_prepare_t *h)
+{
+    node_drain(h->data);
+}
+
+static void node_on_check(uv_check_t *h)
+{
+    node_drain(h->data);
+}
+
+/* ---- deadlines ------------------------------------------------------------ */
+
+static void node_expire(struct srv_node *n, uint64_t now_ms)
+{
+    for (size_t k = 0; k < n->writes_len; k++) {
+        struct node_write *w = &n->writes[(n->writes_head + k) % SRV_PENDING_WRITES_MAX];
+        if (w->live && w->origin.deadline_ms <= now_ms) {
+            w->live = false;
+            node_fail(n, &w->origin, "NOQUORUM",
+                      "no majority within the timeout; the write may still take effect");
+        }
+    }
+    for (uint32_t k = 0; k < SRV_PENDING_READS_MAX; k++) {
+        struct node_read *r = &n->reads[k];
+        if (r->used && r->origin.deadline_ms <= now_ms) {
+            if (r->confirmed) n->reads_waiting--;
+            node_fail(n, &r->origin, "NOQUORUM", "read not confirmed by a majority in time");
+            free(r->keys);
+            memset(r, 0, sizeof *r);
+        }
+    }
+    for (uint32_t k = 0; k < SRV_FORWARDS_MAX; k++) {
+        struct node_forward *f = &n->forwards[k];
+        if (f->used && f->origin.deadline_ms <= now_ms) {
+            f->used = false;
+            node_fail(n, &f->origin, "NOQUORUM",
+                      "the leader did not answer in time; a write may still take effect");
+        }
+    }
+}
+
+static void node_on_tick(uv_timer_t *t)
+{
+    struct srv_node *n = t->data;
+    uint64_t now_ms = uv_now(n->loop);
+    cs_raft_tick(n->raft, now_ms);
+    if (now_ms - n->last_expire_ms >= NODE_EXPIRE_MS) {
+        n->last_expire_ms = now_ms;
+        node_expire(n, now_ms);
+    }
+}
+
+/* ---- submitting ----------------------------------------------------------- */
+
+static bool node_copy_read(struct node_read *r, const struct cs_kv_command *cmd)
+{
+    size_t total = 0;
+    for (uint32_t k = 0; k < cmd->ops_len; k++)
+        total += cmd->ops[k].key_len;
+    r->keys = malloc(total ? total : 1);
+    if (!r->keys) return false;
+    r->cmd = *cmd;
+    size_t at = 0;
+    for (uint32_t k = 0; k < cmd->ops_len; k++) {
+        memcpy(r->keys + at, cmd->ops[k].key, cmd->ops[k].key_len);
+        r->cmd.ops[k].key = r->keys + at;
+        at += cmd->ops[k].key_len;
+    }
+    return true;
+}
+
+/* As the leader: propose a write or start a ReadIndex read for o. */
+static void node_lead(struct srv_node *n, const struct cs_kv_command *cmd, bool is_read,
+                      const struct node_origin *o)
+{
+    if (is_read) {
+        struct node_read *r = &n->reads[o->req_id % SRV_PENDING_READS_MAX];
+        if (r->used) {
+            node_fail(n, o, "TRYAGAIN", "too many reads in flight");
+            return;
+        }
+        if (!node_copy_read(r, cmd)) {
+            node_fail(n, o, "ERR", "out of memory");
+            return;
+        }
+        r->used = true;
+        r->origin = *o;
+        int rc = cs_raft_read_index(n->raft, &o->req_id, sizeof o->req_id);
+        if (rc) {
+            free(r->keys);
+            memset(r, 0, sizeof *r);
+            node_fail(n, o, "TRYAGAIN", rc == CS_ENOTLEADER ? "leader changed" : "reads busy");
+        }
+        return;
+    }
+    if (n->writes_len == SRV_PENDING_WRITES_MAX) {
+        node_fail(n, o, "TRYAGAIN", "too many writes in flight");
+        return;
+    }
+    struct cs_buf b;
+    cs_buf_init(&b, CS_KV_COMMAND_BYTES_MAX);
+    int rc = cs_kv_command_encode(cmd, &b);
+    uint64_t index = 0;
+    if (rc == 0) rc = cs_raft_propose(n->raft, b.data, b.len, &index);
+    cs_buf_free(&b);
+    if (rc) {
+        const char *code = rc == CS_ENOTLEADER || rc == CS_EBUSY ? "TRYAGAIN" : "ERR";
+        node_fail(n, o, code, cs_strerror(rc));
+        return;
+    }
+    struct cs_raft_status st;
+    cs_raft_status(n->raft, &st);
+    struct node_write *w = &n->writes[(n->writes_head + n->writes_len) % SRV_PENDING_WRITES_MAX];
+    CS_ASSERT(n->writes_len == 0 ||
+              n->writes[(n->writes_head + n->writes_len - 1) % SRV_PENDING_WRITES_MAX].index <
+                  index);
+    *w = (struct node_write){.index = index, .term = st.term, .live = true, .origin = *o};
+    n->writes_len++;
+}
+
+static void node_forward(struct srv_node *n, uint64_t leader, const struct cs_kv_command *cmd,
+                         bool is_read, const struct node_origin *o)
+{
+    struct node_forward *f = &n->forwards[o->req_id % SRV_FORWARDS_MAX];
+    if (f->used) {
+        node_fail(n, o, "TRYAGAIN", "too many forwarded commands in flight");
+        return;
+    }
+    struct cs_buf b;
+    cs_buf_init(&b, CS_KV_COMMAND_BYTES_MAX + 16);
+    cs_put_u64le(&b, o->req_id);
+    cs_put_u8(&b, is_read ? 1 : 0);
+    int rc = cs_buf_error(&b) ? cs_buf_error(&b) : cs_kv_command_encode(cmd, &b);
+    bool sent = rc == 0 &&
+                srv_peers_send(n->peers, leader, SRV_FRAME_FORWARD, NODE_GROUP_ID, b.data, b.len);
+    cs_buf_free(&b);
+    if (!sent) {
+        node_fail(n, o, "TRYAGAIN", "the leader is not reachable from this node");
+        return;
+    }
+    f->used = true;
+    f->origin = *o;
+}
+
+static void node_route(struct srv_node *n, const struct cs_kv_command *cmd, bool is_read,
+                       const struct node_origin *o)
+{
+    struct cs_raft_status st;
+    cs_raft_status(n->raft, &st);
+    if (st.role == CS_RAFT_LEADER) {
+        node_lead(n, cmd, is_read, o);
+    } else if (st.leader == CS_RAFT_NONE) {
+        node_fail(n, o, "TRYAGAIN", "no leader is known; retry shortly");
+    } else if (o->peer) {
+        node_fail(n, o, "TRYAGAIN", "leader changed while forwarding");
+    } else {
+        node_forward(n, st.leader, cmd, is_read, o);
+    }
+}
+
+void srv_node_submit(struct srv_node *n, const struct cs_kv_command *cmd, bool is_read,
+                     uint64_t req_id, srv_done_fn done, void *ctx)
+{
+    CS_ASSERT(done != NULL);
+    CS_ASSERT(cmd->ops_len >= 1 && cmd->ops_len <= CS_KV_OPS_MAX);
+    struct node_origin o = {.done = done,
+                            .ctx = ctx,
+                            .req_id = req_id,
+                            .deadline_ms = uv_now(n->loop) + n->config.request_timeout_ms};
+    node_route(n, cmd, is_read, &o);
+}
+
+/* ---- forwarding between nodes --------------------------------------------- */
+
+/* FORWARD_REPLY payload: u64 req id, u8 status (0 ok, 1 error); error: code, message
+ * (uvarint-length bytes); ok: u8 kind (0 an apply's reply, 1 read results), bytes. */
+static void node_send_forward_reply(struct srv_node *n, const struct node_origin *o,
+                                    const struct srv_result *res, const uint8_t *reply_bytes,
+                                    size_t reply_len, uint8_t kind)
+{
+    struct cs_buf b;
+    cs_buf_init(&b, CS_KV_REPLY_BYTES_MAX + 64);
+    cs_put_u64le(&b, o->peer_req_id);
+    if (res->err_code) {
+        cs_put_u8(&b, 1);
+        cs_put_bytes(&b, res->err_code, strlen(res->err_code));
+        cs_put_bytes(&b, res->err_msg, strlen(res->err_msg));
+    } else {
+        cs_put_u8(&b, 0);
+        cs_put_u8(&b, kind);
+        if (kind == 0) {
+            CS_ASSERT(reply_bytes != NULL);
+            cs_put_raw(&b, reply_bytes, reply_len);
+        } else {
+            node_reply_encode_read(res->reply, &b);
+        }
+    }
+    if (!cs_buf_error(&b)) {
+        (void)srv_peers_send(n->peers, o->peer, SRV_FRAME_FORWARD_REPLY, NODE_GROUP_ID, b.data,
+                             b.len);
+    }
+    cs_buf_free(&b);
+}
+
+static void node_on_forward(struct srv_node *n, uint64_t from, const uint8_t *p, size_t len)
+{
+    struct cs_reader r;
+    cs_reader_init(&r, p, len);
+    uint64_t req_id;
+    uint8_t is_read;
+    cs_get_u64le(&r, &req_id);
+    cs_get_u8(&r, &is_read);
+    if (cs_reader_error(&r) || is_read > 1) return;
+    struct cs_kv_command cmd;
+    struct node_origin o = {.peer = from,
+                            .peer_req_id = req_id,
+                            .req_id = ++n->req_next,
+                            .deadline_ms = uv_now(n->loop) + n->config.request_timeout_ms};
+    if (cs_kv_command_decode(p + r.pos, len - r.pos, &cmd) != 0) {
+        node_fail(n, &o, "ERR", "forwarded command did not decode");
+        return;
+    }
+    node_route(n, &cmd, is_read == 1, &o);
+}
+
+static int node_decode_read_reply(const uint8_t *p, size_t len, struct cs_kv_reply *reply)
+{
+    struct cs_reader r;
+    cs_reader_init(&r, p, len);
+    uint64_t count;
+    if (cs_get_count(&r, &count, CS_KV_OPS_MAX, 2)) return CS_EDECODE;
+    memset(reply, 0, sizeof *reply);
+    reply->results_len = (uint32_t)count;
+    for (uint32_t k = 0; k < count; k++) {
+        uint8_t found;
+        const uint8_t *v;
+        size_t v_len;
+        cs_get_u8(&r, &found);
+        cs_get_bytes(&r, &v, &v_len, CS_KV_VALUE_BYTES_MAX);
+        if (cs_reader_error(&r)) return CS_EDECODE;
+        reply->results[k].found = found != 0;
+        reply->results[k].rc = found ? 0 : CS_ENOTFOUND;
+        reply->results[k].number = found ? 1 : 0;
+        reply->results[k].value = v;
+        reply->results[k].value_len = (uint32_t)v_len;
+    }
+    return cs_reader_end(&r);
+}
+
+static void node_on_forward_reply(struct srv_node *n, const uint8_t *p, size_t len)
+{
+    struct cs_reader r;
+    cs_reader_init(&r, p, len);
+    uint64_t req_id;
+    uint8_t status;
+    cs_get_u64le(&r, &req_id);
+    cs_get_u8(&r, &status);
+    if (cs_reader_error(&r)) return;
+    struct node_forward *f = &n->forwards[req_id % SRV_FORWARDS_MAX];
+    if (!f->used || f->origin.req_id != req_id) return; /* answered already, by its deadline */
+    struct node_origin o = f->origin;
+    f->used = false;
+    if (status == 1) {
+        const uint8_t *code, *msg;
+        size_t code_len, msg_len;
+        cs_get_bytes(&r, &code, &code_len, 32);
+        cs_get_bytes(&r, &msg, &msg_len, 256);
+        char code_s[33], msg_s[257];
+        if (cs_reader_error(&r)) {
+            node_fail(n, &o, "ERR", "malformed reply from the leader");
+            return;
+        }
+        memcpy(code_s, code, code_len);
+        code_s[code_len] = 0;
+        memcpy(msg_s, msg, msg_len);
+        msg_s[msg_len] = 0;
+        node_fail(n, &o, code_s, msg_s);
+        return;
+    }
+    uint8_t kind;
+    struct cs_kv_reply reply;
+    int rc = cs_get_u8(&r, &kind);
+    if (rc == 0 && kind == 0)
+        rc = cs_kv_reply_decode(p + r.pos, len - r.pos, &reply);
+    else if (rc == 0 && kind == 1)
+        rc = node_decode_read_reply(p + r.pos, len - r.pos, &reply);
+    else
+        rc = CS_EDECODE;
+    if (rc) {
+        node_fail(n, &o, "ERR", "malformed reply from the leader");
+        return;
+    }
+    struct srv_result res = {.reply = &reply};
+    if (reply.rc && reply.rc != CS_EEXIST) {
+        res = (struct srv_result){.err_code = "ERR", .err_msg = node_kv_error(reply.rc)};
+    }
+    node_finish(n, &o, &res, NULL, 0);
+}
+
+void srv_node_on_frame(struct srv_node *n, uint64_t from, uint8_t type, uint64_t group_id,
+                       const uint8_t *payload, size_t len)
+{
+    if (group_id != NODE_GROUP_ID) return;
+    if (type == CS_FRAME_RAFT) {
+        static struct cs_raft_entry entries[CS_RAFT_MSG_ENTRIES_MAX];
+        struct cs_raft_msg msg;
+        int rc = cs_raft_msg_decode(payload, len, &msg, entries, CS_RAFT_MSG_ENTRIES_MAX);
+        if (rc || msg.from != from) {
+            CS_LOGW("peer %" PRIu64 ": bad Raft message: %s", from, cs_strerror(rc));
+            return;
+        }
+        (void)cs_raft_step(n->raft, &msg);
+    } else if (type == SRV_FRAME_FORWARD) {
+        node_on_forward(n, from, payload, len);
+    } else if (type == SRV_FRAME_FORWARD_REPLY) {
+        node_on_forward_reply(n, payload, len);
+    }
+}
+
+/* ---- lifecycle and introspection ------------------------------------------ */
+
+void srv_node_set_drained(struct srv_node *n, void (*fn)(void *ctx), void *ctx)
+{
+    n->drained = fn;
+    n->drained_ctx = ctx;
+}
+
+static int node_open_storage(struct srv_node *n)
+{
+    char path[SRV_PATH_BYTES_MAX + 16];
+    snprintf(path, sizeof path, "%s/lmdb", n->config.dir);
+    struct cs_store_options so = {.dir = path};
+    int rc = cs_store_open(&so, &n->meta);
+    if (rc) return rc;
+    rc = node_identity_check(n);
+    if (rc) return rc;
+    snprintf(path, sizeof path, "%s/wal", n->config.dir);
+    struct cs_store_log_options lo = {.backend = CS_STORE_LOG_BACKEND_WAL, .dir = path};
+    return cs_store_log_open(&lo, &n->log);
+}
+
+int srv_node_open(struct srv_node **out, uv_loop_t *loop, const struct srv_config *config)
+{
+    struct srv_node *n = calloc(1, sizeof *n);
+    if (!n) return CS_ENOMEM;
+    n->loop = loop;
+    n->config = *config;
+    n->start_ms = uv_now(loop);
+    n->writes = calloc(SRV_PENDING_WRITES_MAX, sizeof *n->writes);
+    n->reads = calloc(SRV_PENDING_READS_MAX, sizeof *n->reads);
+    n->forwards = calloc(SRV_FORWARDS_MAX, sizeof *n->forwards);
+    cs_buf_init(&n->reply_buf, CS_KV_REPLY_BYTES_MAX);
+    int rc = (!n->writes || !n->reads || !n->forwards) ? CS_ENOMEM : cs_kv_new(&n->kv);
+    if (rc == 0) rc = node_open_storage(n);
+    if (rc == 0) rc = node_restore(n, uv_now(loop));
+    if (rc == 0) rc = srv_peers_open(&n->peers, loop, config, n);
+    if (rc) {
+        srv_node_close(n);
+        return rc;
+    }
+    uv_timer_init(loop, &n->tick_timer);
+    n->tick_timer.data = n;
+    uv_timer_start(&n->tick_timer, node_on_tick, NODE_TICK_MS, NODE_TICK_MS);
+    uv_prepare_init(loop, &n->prepare);
+    n->prepare.data = n;
+    uv_prepare_start(&n->prepare, node_on_prepare);
+    uv_check_init(loop, &n->check);
+    n->check.data = n;
+    uv_check_start(&n->check, node_on_check);
+    n->handles_started = true;
+    *out = n;
+    return 0;
+}
+
+void srv_node_close(struct srv_node *n)
+{
+    if (!n) return;
+    if (n->handles_started) {
+        uv_close((uv_handle_t *)&n->tick_timer, NULL);
+        uv_close((uv_handle_t *)&n->prepare, NULL);
+        uv_close((uv_handle_t *)&n->check, NULL);
+    }
+    if (n->raft) cs_raft_free(n->raft);
+    if (n->peers) srv_peers_close(n->peers);
+    if (n->log) cs_store_log_close(n->log);
+    if (n->meta) cs_store_close(n->meta);
+    if (n->kv) cs_kv_free(n->kv);
+    for (uint32_t k = 0; n->reads && k < SRV_PENDING_READS_MAX; k++)
+        free(n->reads[k].keys);
+    free(n->writes);
+    free(n->reads);
+    free(n->forwards);
+    cs_buf_free(&n->reply_buf);
+    free(n);
+}
+
+uint64_t srv_node_dbsize(struct srv_node *n)
+{
+    return cs_kv_keys(n->kv);
+}
+
+uint64_t srv_node_now_ms(struct srv_node *n)
+{
+    return uv_now(n->loop);
+}
+
+uint64_t srv_node_next_req_id(struct srv_node *n)
+{
+    return ++n->req_next;
+}
+
+void srv_node_info(struct srv_node *n, struct cs_buf *out)
+{
+    struct cs_raft_status st;
+    cs_raft_status(n->raft, &st);
+    char text[2048];
+    int len = snprintf(
+        text, sizeof text,
+        "# Server\r\nconsist_version:0.1\r\nnode_id:%" PRIu64 "\r\ncluster_id:%s\r\n"
+        "tcp_port:%u\r\npeer_port:%u\r\nuptime_in_ms:%" PRIu64 "\r\n"
+        "\r\n# Replication\r\nrole:%s\r\nconnected_peers:%u\r\n"
+        "\r\n# Raft\r\nraft_group:%d\r\nraft_role:%s\r\nraft_term:%" PRIu64
+        "\r\nraft_leader:%" PRIu64 "\r\nraft_commit_index:%" PRIu64
+        "\r\nraft_applied_index:%" PRIu64 "\r\nraft_last_index:%" PRIu64
+        "\r\nraft_snapshot_index:%" PRIu64 "\r\nraft_voters:%u\r\nraft_leader_changes:%" PRIu64
+        "\r\nraft_syncs:%" PRIu64 "\r\npeer_frames_dropped:%" PRIu64
+        "\r\n\r\n# Keyspace\r\ndb0:keys=%" PRIu64 "\r\n",
+        n->config.node_id, n->config.cluster_id, n->config.port, n->config.peer_port,
+        uv_now(n->loop) - n->start_ms, st.role == CS_RAFT_LEADER ? "master" : "slave",
+        srv_peers_connected(n->peers), NODE_GROUP_ID, cs_raft_role_name(st.role), st.term,
+        st.leader, st.commit, st.applied, st.last_index, st.snapshot_index,
+        cs_raft_conf_voters(&st.conf), n->leader_changes, n->syncs, srv_peers_dropped(n->peers),
+        cs_kv_keys(n->kv));
+    if (len > 0) cs_put_raw(out, text, (size_t)len < sizeof text ? (size_t)len : sizeof text - 1);
+}

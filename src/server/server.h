@@ -1,0 +1,151 @@
+/*
+ * server.h: consistd's internal contracts: the config, the node (one Raft
+ * group, its storage and state machine), the peer transport and the RESP
+ * client server, all on one libuv loop.
+ *
+ * The one idea: every client command becomes a request with a place in its
+ * connection's reply queue. A request is finished by whoever can answer it
+ * (the apply of its log entry, a ReadIndex confirmation, a forwarded reply
+ * from the leader, or its deadline), and replies leave each connection in
+ * the order its commands arrived, whatever order they finish in.
+ */
+#ifndef CS_SERVER_H
+#define CS_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "consist/codec.h"
+#include "consist/frame.h"
+#include "consist/kv.h"
+#include "consist/raft.h"
+#include "consist/resp.h"
+
+/* ---- config (config.c) ---------------------------------------------------- */
+
+#define SRV_PEERS_MAX          (CS_RAFT_MEMBERS_MAX - 1)
+#define SRV_HOST_BYTES_MAX     64
+#define SRV_PATH_BYTES_MAX     512
+#define SRV_CONFIG_LINE_MAX    1024 /* one line of consistd.conf */
+#define SRV_CONFIG_LINES_MAX   4096 /* lines in consistd.conf */
+#define SRV_CLUSTER_ID_MAX     64   /* = CS_HELLO_CLUSTER_ID_BYTES_MAX */
+#define SRV_CLIENTS_MAX_LIMIT  65536
+#define SRV_PIPELINE_MAX       128         /* unanswered commands per connection: reading pauses */
+#define SRV_REPLY_BYTES_MAX    (64u << 20) /* queued reply bytes per connection: then closed */
+#define SRV_PEER_QUEUE_MAX     (64u << 20) /* unsent bytes per peer: past it Raft messages drop */
+#define SRV_PENDING_WRITES_MAX 8192        /* proposals awaiting apply on this node */
+#define SRV_PENDING_READS_MAX  CS_RAFT_READS_MAX
+#define SRV_FORWARDS_MAX       8192 /* requests this node forwarded, awaiting the leader */
+
+struct srv_peer_addr {
+    uint64_t id;
+    char host[SRV_HOST_BYTES_MAX];
+    uint16_t port;
+};
+
+struct srv_config {
+    uint64_t node_id;
+    char cluster_id[SRV_CLUSTER_ID_MAX + 1];
+    char bind[SRV_HOST_BYTES_MAX];
+    uint16_t port;      /* RESP */
+    uint16_t peer_port; /* peers */
+    char dir[SRV_PATH_BYTES_MAX];
+    uint32_t peers_len;
+    struct srv_peer_addr peers[SRV_PEERS_MAX];
+    uint32_t election_timeout_ms;
+    uint32_t heartbeat_interval_ms;
+    uint32_t request_timeout_ms; /* a command not answered by then gets -NOQUORUM / -TRYAGAIN */
+    uint32_t clients_max;
+    uint32_t snapshot_every; /* applied entries between snapshots (log compaction) */
+    struct cs_resp_limits resp;
+    char log_level[16];
+};
+
+void srv_config_default(struct srv_config *c);
+/* srv_config_set: one "key value..." setting; 0 or -1 with a message in err. */
+int srv_config_set(struct srv_config *c, const char *key, char **vals, int nvals, char *err,
+                   size_t err_len);
+/* srv_config_load_file: every line of path; 0 or -1 with "file:line: why" in err. */
+int srv_config_load_file(struct srv_config *c, const char *path, char *err, size_t err_len);
+/* srv_config_check: the whole config is usable; 0 or -1 and err. */
+int srv_config_check(const struct srv_config *c, char *err, size_t err_len);
+
+/* ---- requests ------------------------------------------------------------- */
+
+/* How a command's kv reply becomes a RESP reply. */
+enum srv_shape {
+    SRV_SHAPE_GET = 1, /* bulk or null */
+    SRV_SHAPE_SET,     /* +OK or null (NX/XX miss); with GET: the old value */
+    SRV_SHAPE_SUM,     /* DEL, EXISTS: integer, ops summed */
+    SRV_SHAPE_INCR,    /* integer */
+    SRV_SHAPE_MGET,    /* array of bulks / nulls */
+    SRV_SHAPE_MSET,    /* +OK */
+    SRV_SHAPE_CAS,     /* :1 swapped, :0 not */
+};
+
+/* ---- the node (node.c) ----------------------------------------------------- */
+
+struct srv_node;
+
+/* What finishing a request gives: a kv reply or a RESP error. */
+struct srv_result {
+    const char *err_code; /* NULL: reply is valid */
+    const char *err_msg;
+    const struct cs_kv_reply *reply;
+};
+
+int srv_node_open(struct srv_node **out, uv_loop_t *loop, const struct srv_config *config);
+void srv_node_close(struct srv_node *n);
+
+/*
+ * srv_node_submit: run a kv command for a local client. is_read: only GET and
+ * EXISTS ops, served by ReadIndex on the leader; otherwise proposed. done is
+ * called exactly once (possibly before return) with (ctx, req_id, result).
+ */
+typedef void (*srv_done_fn)(void *ctx, uint64_t req_id, const struct srv_result *res);
+void srv_node_submit(struct srv_node *n, const struct cs_kv_command *cmd, bool is_read,
+                     uint64_t req_id, srv_done_fn done, void *ctx);
+
+/* srv_node_info: INFO text (sections server, replication, raft) into out. */
+void srv_node_info(struct srv_node *n, struct cs_buf *out);
+uint64_t srv_node_dbsize(struct srv_node *n);
+uint64_t srv_node_now_ms(struct srv_node *n);
+uint64_t srv_node_next_req_id(struct srv_node *n);
+/* srv_node_set_drained: fn(ctx) runs after each turn's Ready batches (flush replies there). */
+void srv_node_set_drained(struct srv_node *n, void (*fn)(void *ctx), void *ctx);
+
+/* Called by the peer transport with one decoded Raft or forward frame. */
+void srv_node_on_frame(struct srv_node *n, uint64_t from, uint8_t type, uint64_t group_id,
+                       const uint8_t *payload, size_t len);
+
+/* ---- the peer transport (peer.c) ------------------------------------------ */
+
+/* Server-level frame types, after the codec's own (consist/frame.h). */
+#define SRV_FRAME_FORWARD       16 /* a follower's command for the leader */
+#define SRV_FRAME_FORWARD_REPLY 17 /* the leader's answer */
+
+struct srv_peers;
+
+int srv_peers_open(struct srv_peers **out, uv_loop_t *loop, const struct srv_config *config,
+                   struct srv_node *node);
+void srv_peers_close(struct srv_peers *p);
+/* srv_peers_send: queue one frame to peer to; false if it was dropped (no
+ * connection, queue full). The payload is copied. */
+bool srv_peers_send(struct srv_peers *p, uint64_t to, uint8_t type, uint64_t group_id,
+                    const void *payload, size_t len);
+/* srv_peers_connected: peers with a completed handshake right now. */
+uint32_t srv_peers_connected(const struct srv_peers *p);
+uint64_t srv_peers_dropped(const struct srv_peers *p);
+
+/* ---- the RESP server (client.c) ------------------------------------------- */
+
+struct srv_clients;
+
+int srv_clients_open(struct srv_clients **out, uv_loop_t *loop, const struct srv_config *config,
+                     struct srv_node *node);
+void srv_clients_close(struct srv_clients *s);
+uint64_t srv_clients_connected(const struct srv_clients *s);
+
+#endif /* CS_SERVER_H */

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# server_basic.sh: real consistd processes on 127.0.0.1, driven by redis-cli.
+# One node: SET/GET/INCR/DEL/MGET/MSET/CAS round trips and Redis-shaped errors.
+# Three nodes: a leader is elected, a write on each follower is forwarded and
+# read back on the leader. kill -9 of every node, restart: all data is there.
+# Garbage and an oversized bulk length on the RESP port: -ERR protocol error,
+# the connection closes, the server stays up. Every wait is bounded.
+set -u
+: "${CS_BIN:?}"
+BIN=""
+for c in "$CS_BIN/consistd" "$CS_BIN/bin/consistd"; do [ -x "$c" ] && BIN=$c && break; done
+[ -n "$BIN" ] || { echo "FAIL: consistd not found under $CS_BIN"; exit 1; }
+command -v redis-cli >/dev/null || { echo "FAIL: redis-cli missing"; exit 1; }
+PY=/usr/bin/python3
+dir=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+# A per-run base port, away from the defaults; $$ spreads parallel runs.
+base=$((17000 + ($$ % 400) * 10))
+fails=0
+R() { local port=$1; shift; timeout 10 redis-cli -p "$port" "$@" 2>&1; }
+expect() { # expect WANT -- port args...
+    local want=$1; shift 2
+    local got; got=$(R "$@" | tr '\n' ' ' | sed 's/ *$//')
+    if [ "$got" != "$want" ]; then echo "FAIL: redis-cli -p $* -> '$got' (want '$want')"; fails=$((fails + 1));
+    else echo "ok   $* -> $got"; fi
+}
+start() { # start I N: node I of an N-node cluster
+    local i=$1 n=$2 peers=() j
+    for ((j = 1; j <= n; j++)); do [ "$j" != "$i" ] && peers+=(--peer "$j" "127.0.0.1:$((base + 5 + j))"); done
+    "$BIN" --node-id "$i" --port $((base + i)) --peer-port $((base + 5 + i)) --dir "$dir/n$n-$i" \
+        --election-timeout-ms 300 --heartbeat-interval-ms 50 "${peers[@]}" >>"$dir/n$n-$i.log" 2>&1 &
+    pids+=($!)
+} 2>/dev/null
+wait_leader() { # wait_leader PORT...: until one node says it leads (at most ~10 s)
+    local t p
+    for ((t = 0; t < 100; t++)); do
+        for p in "$@"; do
+            if R "$p" info | grep -q '^raft_role:leader'; then echo "$p"; return 0; fi
+        done
+        sleep 0.1
+    done
+    return 1
+}
+
+wait_known() { # wait_known PORT...: until every node names a leader (at most ~10 s)
+    local t p ok
+    for ((t = 0; t < 100; t++)); do
+        ok=1
+        for p in "$@"; do R "$p" info | grep -q '^raft_leader:[1-9]' || ok=0; done
+        [ $ok = 1 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# ---- one node ----
+start 1 1
+P=$((base + 1))
+wait_leader $P >/dev/null || { echo "FAIL: no leader on one node"; cat "$dir"/*.log; exit 1; }
+expect PONG -- $P ping
+expect OK -- $P set a 1
+expect 1 -- $P get a
+expect 2 -- $P incr a
+expect 12 -- $P incrby a 10
+expect 9 -- $P decrby a 3
+expect "" -- $P set a x nx
+expect "9" -- $P set a 10 xx get
+expect OK -- $P mset k1 v1 k2 v2
+expect "v1 v2" -- $P mget k1 k2
+expect 2 -- $P exists k1 k2 nope
+expect 1 -- $P del k1 nope
+expect 1 -- $P cas k2 v2 w2
+expect 0 -- $P cas k2 v2 w3
+expect w2 -- $P get k2
+expect 2 -- $P dbsize
+expect "ERR value is not an integer or out of range" -- $P incr k2
+expect "ERR key expiry (EX/PX/EXAT/PXAT/KEEPTTL) is not supported" -- $P set e 1 ex 10
+expect "ERR unknown command 'nosuch'" -- $P nosuch
+expect "ERR wrong number of arguments for 'get' command" -- $P get
+expect "ERR DB index is out of range (consist has only db 0)" -- $P select 1
+# a 512-byte key is the limit; 513 is refused
+k512=$(printf 'k%.0s' $(seq 512)); expect OK -- $P set "$k512" v
+expect "ERR key is longer than 512 bytes (CS_KV_KEY_BYTES_MAX)" -- $P set "${k512}x" v
+# bad input: an error, the connection closes, the server stays up
+out=$($PY - "$P" <<'PY'
+import socket, sys
+def talk(b):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.settimeout(5); s.sendall(b)
+    out = b""
+    while True:
+        d = s.recv(4096)
+        if not d: break
+        out += d
+    return out
+print(talk(b"*1\r\n$4\r\nPING\r\n*2\r\n$x\r\n"))
+print(talk(b"*1\r\n$999999999999\r\n"))
+print(talk(bytes(range(256)) * 4 + b"\r\n*1\r\n"))
+PY
+)
+echo "$out" | grep -q "PONG.*-ERR protocol error" || { echo "FAIL: garbage: $out"; fails=$((fails + 1)); }
+[ "$(echo "$out" | grep -c 'ERR protocol error')" -ge 2 ] || { echo "FAIL: framing errors: $out"; fails=$((fails + 1)); }
+expect PONG -- $P ping
+# bounded load: 2000 INCRs over 20 pipelined connections
+redis-benchmark -p $P -n 2000 -c 20 -q incr ctr >/dev/null 2>&1
+expect 2000 -- $P get ctr
+# kill -9 and restart: everything acknowledged is there
+kill -9 "${pids[0]}"; wait "${pids[0]}" 2>/dev/null
+start 1 1
+wait_leader $P >/dev/null || { echo "FAIL: no leader after restart"; exit 1; }
+expect 2000 -- $P get ctr
+expect w2 -- $P get k2
+expect 10 -- $P get a
+kill -9 "${pids[1]}"; wait "${pids[1]}" 2>/dev/null
+
+# ---- three nodes ----
+for i in 1 2 3; do start $i 3; done
+L=$(wait_leader $((base + 1)) $((base + 2)) $((base + 3))) || { echo "FAIL: no leader of 3"; tail "$dir"/n3-*.log; exit 1; }
+echo "leader on port $L"
+wait_known $((base + 1)) $((base + 2)) $((base + 3)) || echo "FAIL: followers never learned the leader"
+for i in 1 2 3; do
+    p=$((base + i))
+    expect OK -- $p set "key$i" "val$i"
+    expect $i -- $p incr c3
+done
+expect "val1 val2 val3 3" -- $L mget key1 key2 key3 c3
+for i in 1 2 3; do expect "val1 val2 val3 3" -- $((base + i)) mget key1 key2 key3 c3; done
+# kill -9 all three, restart them all: the data is there
+for k in 2 3 4; do kill -9 "${pids[$k]}" 2>/dev/null; done
+sleep 0.2
+for i in 1 2 3; do start $i 3; done
+L=$(wait_leader $((base + 1)) $((base + 2)) $((base + 3))) || { echo "FAIL: no leader after restart"; exit 1; }
+wait_known $((base + 1)) $((base + 2)) $((base + 3)) || echo "FAIL: followers never learned the leader"
+for i in 1 2 3; do expect "val1 val2 val3 3" -- $((base + i)) mget key1 key2 key3 c3; done
+
+if [ $fails -ne 0 ]; then echo "$fails failure(s)"; tail -n 5 "$dir"/*.log; exit 1; fi
+echo "all ok"
