@@ -41,6 +41,8 @@
 #define RS_VIRTUAL_US_MAX     60000000ull
 #define RS_EVENTS_MAX         20000000ull
 #define RS_SNAPSHOT_BYTES_MAX (512u << 10)
+#define RS_LIVENESS_US        2000000 /* after the faults stop, service must be back by then */
+#define RS_OP_TIMEOUT_US      500000  /* a client gives an operation up (records info) */
 
 /* One action deferred until a sync completes. */
 struct rs_post {
@@ -467,12 +469,14 @@ static void rs_defer_batch(struct rs_node *n, const struct cs_raft_ready *rd, ui
 
 /*
  * Leader-focused faults, beside the simulator's nemesis: a node that has just
- * won an election (its no-op only on its own disk) or just advanced its
- * commit index is crashed now and then and restarted soon after. These are
+ * won an election (its no-op only on its own disk), just appended entries or
+ * just advanced its commit index is crashed now and then, within a sync and
+ * a hop, and restarted soon after. These are
  * the moments whose interleavings the commit rule is about (Figure 8).
  */
 #define RS_CRASH_ON_ELECTED_PPM 200000
 #define RS_CRASH_ON_COMMIT_PPM  20000
+#define RS_CRASH_ON_APPEND_PPM  10000
 
 static void rs_restart_event(void *arg, struct cs_sim *sim, uint64_t tag)
 {
@@ -498,8 +502,11 @@ static void rs_maybe_fault(struct rs_node *n, const struct cs_raft_status *befor
     uint32_t ppm = 0;
     if (before->role != CS_RAFT_LEADER || before->term != after.term) ppm = RS_CRASH_ON_ELECTED_PPM;
     if (after.commit > before->commit) ppm = RS_CRASH_ON_COMMIT_PPM;
-    if (ppm && cs_rng_chance(cs_sim_rng(c->sim, CS_SIM_STREAM_NEMESIS), ppm, 1000000)) {
-        (void)cs_sim_schedule(c->sim, 0, rs_crash_event, c, n->sim_id);
+    if (after.last_index > before->last_index && !ppm) ppm = RS_CRASH_ON_APPEND_PPM;
+    struct cs_rng *rng = cs_sim_rng(c->sim, CS_SIM_STREAM_NEMESIS);
+    if (ppm && cs_rng_chance(rng, ppm, 1000000)) {
+        /* Within about a sync and a hop: the new entries may be durable here only. */
+        (void)cs_sim_schedule(c->sim, cs_rng_below(rng, 1500), rs_crash_event, c, n->sim_id);
     }
 }
 
@@ -938,6 +945,7 @@ struct rs_result {
     int verdict;
     char violation[200];
     uint32_t ops_ok, ops_fail, ops_info;
+    uint32_t live_ops; /* operations the liveness bound applied to */
     uint64_t end_us;
     struct cs_sim_stats stats;
 };
@@ -977,7 +985,7 @@ static int rs_world(const struct rs_args *a, uint64_t seed, struct rs_cluster *c
     wo.keys_len = 3;
     wo.read_ppm = 500000;
     wo.cas_ppm = 300000;
-    wo.op_timeout_us = 500000;
+    wo.op_timeout_us = RS_OP_TIMEOUT_US;
     wo.think_min_us = 10000;
     wo.think_max_us = 60000;
     /* No route function: clients follow the leader hint in refusals, else pick at random. */
@@ -1045,6 +1053,26 @@ static int rs_run(const struct rs_args *a, uint64_t seed, struct rs_result *out)
         free(c->nodes[k].post);
     }
     memcpy(out->violation, c->violation, sizeof out->violation);
+    /*
+     * Liveness: once the faults stop (everything heals), a leader must be
+     * elected and serve: no operation invoked RS_LIVENESS_US after that may
+     * time out (each has op_timeout_us to complete).
+     */
+    uint64_t live_from = c->faults_stop_us + RS_LIVENESS_US;
+    for (uint32_t i = 0; i < h.ops_len && !rc && !out->violation[0]; i++) {
+        const struct cs_op *op = &h.ops[i];
+        if (op->invoke_time < 0 || (uint64_t)op->invoke_time < live_from) continue;
+        out->live_ops++;
+        /* A refused cas is recorded as info too, but at once: only the slow ones timed out. */
+        bool open = op->type == CS_TYPE_INVOKE || op->complete_time < 0;
+        if (open || (op->type == CS_TYPE_INFO &&
+                     (uint64_t)(op->complete_time - op->invoke_time) >= RS_OP_TIMEOUT_US)) {
+            snprintf(out->violation, sizeof out->violation,
+                     "liveness: an operation invoked at %.3f s, %.1f s after the faults stopped, "
+                     "timed out",
+                     (double)op->invoke_time / 1e6, (double)RS_LIVENESS_US / 1e6);
+        }
+    }
     if (!rc && !out->violation[0]) {
         for (uint32_t i = 0; i < h.ops_len; i++) {
             out->ops_ok += h.ops[i].type == CS_TYPE_OK;
@@ -1071,7 +1099,7 @@ static int rs_parse(int argc, char **argv, struct rs_args *a)
 {
     a->seeds = 1;
     a->nodes = 3;
-    a->ops = 500;
+    a->ops = 800;
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1128,7 +1156,7 @@ static int rs_command(int argc, char **argv)
                cs_raft_bug_names());
         return CS_CLI_EXIT_OK;
     }
-    unsigned long long passed = 0, failed = 0;
+    unsigned long long passed = 0, failed = 0, live_ops = 0;
     for (unsigned long long i = 0; i < a.seeds; i++) {
         uint64_t seed = a.seed_start + i;
         struct rs_result r;
@@ -1150,7 +1178,10 @@ static int rs_command(int argc, char **argv)
         }
         passed += ok;
         failed += !ok;
+        live_ops += r.live_ops;
     }
+    fprintf(stderr, "%llu operations were invoked %.1f s or more after the faults stopped\n",
+            live_ops, (double)RS_LIVENESS_US / 1e6);
     printf("%llu passed, %llu failed\n", passed, failed);
     return failed ? CS_CLI_EXIT_NO : CS_CLI_EXIT_OK;
 }
