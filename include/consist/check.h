@@ -289,10 +289,10 @@ enum cs_history_format cs_history_detect(const char *text, size_t len);
 
 /*
  * cs_history_parse: append the events of text[0..len) in the given format
- * (CS_FORMAT_AUTO: detect) to h, which must be empty. `fail :read` events of
- * the Porcupine etcd log (timed-out reads) are dropped with their invoke, as
- * they neither change state nor constrain it; `:nemesis` events of EDN are
- * skipped.
+ * (CS_FORMAT_AUTO: detect) to h, which must be empty. In the Porcupine etcd
+ * log, ":timed-out" is no value: an info op's result stays unknown, and a
+ * `fail :read :timed-out` becomes a failed read (which the checkers drop, as
+ * it neither changed nor saw the state). `:nemesis` events of EDN are skipped.
  * Returns 0; CS_EPARSE (malformed: err names the line and what was wrong);
  * CS_ETOOBIG (a limit passed: the history is emptied, never half-read);
  * CS_ESTATE (events do not pair: err names the line); CS_ENOMEM.
