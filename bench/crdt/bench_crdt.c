@@ -1,8 +1,9 @@
 /*
  * bench_crdt.c: merge cost, encoded size, delta size and memory of the CRDTs.
  *
- * Sets, maps and the ranked map are measured at N = 10^3, 10^4, 10^5
- * elements written round-robin by R = 3, 16, 64 nodes. State A holds the N
+ * Sets (G-Set, LWW-Element-Set, OR-Set), maps and the ranked map are
+ * measured at N = 10^3, 10^4, 10^5 elements written round-robin by R = 3,
+ * 16, 64 nodes (a G-Set has no node ids: R does not apply). State A holds the N
  * elements; state B is A after 1% of the elements were removed (or, for the
  * grow-only types, changed) and 1% new ones added, all at node 1: the
  * typical anti-entropy case. "merge" is the time to join B into a copy of A
@@ -140,6 +141,114 @@ static void orset_destroy(void *s)
     free(s);
 }
 
+/* ---- G-Set ---- */
+
+static void *gset_make(size_t n, size_t replicas, bool variant)
+{
+    (void)replicas; /* no node ids in a G-Set */
+    struct cs_gset *s = malloc(sizeof *s);
+    cs_gset_init(s);
+    char m[32];
+    for (size_t i = 0; i < n + (variant ? n / 100 : 0); i++) {
+        check(cs_gset_add(s, m, member(m, i), NULL), "gset add");
+    }
+    return s;
+}
+
+static void *gset_clone(const void *src)
+{
+    struct cs_gset *s = malloc(sizeof *s);
+    cs_gset_init(s);
+    check(cs_gset_copy(s, src), "gset copy");
+    return s;
+}
+
+static void gset_merge(void *d, const void *s)
+{
+    check(cs_gset_merge(d, s), "gset merge");
+}
+
+static void *gset_one_delta(void *s)
+{
+    struct cs_gset *d = malloc(sizeof *d);
+    cs_gset_init(d);
+    check(cs_gset_add(s, "fresh-member-xy", 15, d), "gset delta");
+    return d;
+}
+
+static int gset_encode(const void *s, struct cs_buf *out)
+{
+    return cs_gset_encode(s, out);
+}
+
+static void gset_destroy(void *s)
+{
+    cs_gset_free(s);
+    free(s);
+}
+
+/* ---- LWW-Element-Set ---- */
+
+static void *lwwset_make(size_t n, size_t replicas, bool variant)
+{
+    struct cs_lwwset *s = malloc(sizeof *s);
+    cs_lwwset_init(s);
+    char m[32];
+    for (size_t i = 0; i < n; i++) {
+        struct cs_crdt_stamp st = {1000 + i, 1 + i % replicas};
+        check(cs_lwwset_add(s, m, member(m, i), st, NULL), "lwwset add");
+    }
+    for (size_t i = 0; variant && i < n / 100; i++) {
+        struct cs_crdt_stamp st = {1000 + n + i, 1};
+        check(cs_lwwset_remove(s, m, member(m, i * 97 % n), st, NULL), "lwwset remove");
+        check(cs_lwwset_add(s, m, member(m, n + i), st, NULL), "lwwset add");
+    }
+    return s;
+}
+
+static void *lwwset_clone(const void *src)
+{
+    struct cs_lwwset *s = malloc(sizeof *s);
+    cs_lwwset_init(s);
+    check(cs_lwwset_copy(s, src), "lwwset copy");
+    return s;
+}
+
+static void lwwset_merge(void *d, const void *s)
+{
+    check(cs_lwwset_merge(d, s), "lwwset merge");
+}
+
+static void *lwwset_one_delta(void *s)
+{
+    struct cs_lwwset *d = malloc(sizeof *d);
+    cs_lwwset_init(d);
+    struct cs_crdt_stamp st = {UINT64_C(1) << 40, 2};
+    check(cs_lwwset_add(s, "fresh-member-xy", 15, st, d), "lwwset delta");
+    return d;
+}
+
+static void *lwwset_remove_delta(void *s)
+{
+    struct cs_lwwset *d = malloc(sizeof *d);
+    cs_lwwset_init(d);
+    struct cs_crdt_stamp st = {UINT64_C(1) << 41, 2};
+    char m[32];
+    check(cs_lwwset_remove(s, m, member(m, 7), st, d), "lwwset remove delta");
+    return d;
+}
+
+static int lwwset_encode(const void *s, struct cs_buf *out)
+{
+    return cs_lwwset_encode(s, out);
+}
+
+static void lwwset_destroy(void *s)
+{
+    cs_lwwset_free(s);
+    free(s);
+}
+
 /* ---- OR-Map of counters ---- */
 
 static void *ormap_make(size_t n, size_t replicas, bool variant)
@@ -255,6 +364,9 @@ static void rankmap_destroy(void *s)
 }
 
 static const struct kind kinds[] = {
+    {"G-Set", gset_make, gset_clone, gset_merge, gset_one_delta, NULL, gset_encode, gset_destroy},
+    {"LWW-Element-Set", lwwset_make, lwwset_clone, lwwset_merge, lwwset_one_delta,
+     lwwset_remove_delta, lwwset_encode, lwwset_destroy},
     {"OR-Set", orset_make, orset_clone, orset_merge, orset_one_delta, orset_remove_delta,
      orset_encode, orset_destroy},
     {"OR-Map (counters)", ormap_make, ormap_clone, ormap_merge, ormap_one_delta, ormap_remove_delta,
