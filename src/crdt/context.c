@@ -158,6 +158,9 @@ int crdt_ctx_next(const struct cs_crdt_ctx *c, uint64_t node, struct cs_dot *nex
  * drop or absorb every cloud dot the new vector reaches. Built in fresh
  * arrays so that an error leaves dst as it was.
  */
+_Static_assert(CS_CRDT_DOT_COUNTER_MAX < UINT64_MAX, "counter + 1 never wraps");
+_Static_assert(CS_CRDT_CLOUD_DOTS_MAX <= UINT32_MAX / 2, "cloud lengths fit uint32_t sums");
+
 /* Contexts this small (a delta's) are joined entry by entry, in place. */
 #define CTX_JOIN_SMALL 8u
 

@@ -68,6 +68,7 @@ static void elem_drop(struct cs_crdt_table *t, struct crdt_entry *e)
 /* Phase one marks the destination members it joined (a high bit of aux, the
  * dot count) so phase two need not look each member up in the source. */
 #define ELEM_JOINED 0x80000000u
+_Static_assert(CS_CRDT_DOTS_PER_ENTRY_MAX < ELEM_JOINED, "the mark bit is free in a dot count");
 
 static uint32_t elem_dots_len(const struct crdt_entry *e)
 {

@@ -13,6 +13,8 @@
 #include "crdt/internal.h"
 
 #define TABLE_CAP_MIN 16u
+/* Capacities are powers of two in a uint32_t: room for the largest table at 4/5 load. */
+_Static_assert((uint64_t)CS_CRDT_ELEMENTS_MAX * 5 / 4 < (UINT64_C(1) << 31), "table capacity");
 /* A tombstone: a slot that was used, so probing continues past it. */
 #define TABLE_TOMB ((void *)(uintptr_t)1)
 
