@@ -243,10 +243,15 @@ void cs_store_log_close(struct cs_store_log *log);
  * every entry at or after entries[0].index, as THE READY CONTRACT asks.
  * Entries must be contiguous and entries[0].index must be in
  * [first_index, last_index + 1]. Returns 0; CS_EINVAL (not contiguous, a gap,
- * len 0); CS_ERANGE (entries[0].index at or below the compaction point);
- * CS_ETOOBIG (an entry past CS_RAFT_ENTRY_BYTES_MAX); CS_ENOSPACE
- * (CS_STORE_LOG_GROUPS_MAX or CS_STORE_LOG_GROUP_ENTRIES_MAX, or the store's map);
- * CS_EIO; CS_ENOMEM. On error the group is unchanged.
+ * len 0, data NULL with a length); CS_ERANGE (entries[0].index at or below
+ * the compaction point); CS_ETOOBIG (an entry past CS_RAFT_ENTRY_BYTES_MAX);
+ * CS_ENOSPACE (CS_STORE_LOG_GROUPS_MAX or CS_STORE_LOG_GROUP_ENTRIES_MAX, or
+ * the store's map); CS_EBUSY (LMDB: the store has another transaction open);
+ * CS_EIO; CS_ENOMEM. After a refusal for an argument or a limit nothing has
+ * changed. FAILED STATE (every writing call): after CS_EIO, CS_ENOMEM or a
+ * full map in the middle of a write, the log store is failed: every later
+ * write and sync returns that error (reads may too); close and reopen to
+ * recover the last synced state.
  */
 int cs_store_log_append(struct cs_store_log *log, uint64_t group_id,
                         const struct cs_raft_entry *entries, size_t len);
@@ -317,7 +322,8 @@ struct cs_store_log_snapshot {
  * and drop every entry at or below its index (all of them if the snapshot
  * is past last_index: the log then restarts after it). Durable after the
  * next cs_store_log_sync returns (WAL: already on return). Returns 0; CS_ERANGE
- * (meta.index at or below the current snapshot); CS_ETOOBIG (past
+ * (meta.index 0, or at or below the current snapshot); CS_EINVAL (more than
+ * CS_RAFT_MEMBERS_MAX members, data NULL with a length); CS_ETOOBIG (past
  * CS_RAFT_SNAPSHOT_BYTES_MAX); CS_EIO; CS_ENOMEM; CS_ENOSPACE.
  */
 int cs_store_log_snapshot_save(struct cs_store_log *log, uint64_t group_id,

@@ -695,6 +695,11 @@ static int wal_list(struct wal *w, uint64_t *seqs, size_t *seqs_len, uint64_t *s
                 rc = CS_ENOSPACE;
             else
                 snaps[(*snaps_len)++] = n;
+        } else if (sscanf(e->d_name, "snap-%16" SCNx64 "%7s", &n, tail) == 2 &&
+                   strlen(e->d_name) == 25 && strcmp(tail, ".tmp") == 0) {
+            /* A snapshot save that died before its rename: never in effect. */
+            char path[WAL_PATH_BYTES_MAX];
+            if (wal_path(w, path, "snap-", n, ".tmp") == 0) unlink(path);
         }
     }
     closedir(d);

@@ -386,6 +386,44 @@ CS_TEST(group_entries_limit)
     fx_free(&f);
 }
 
+/* A full map in the middle of a turn fails the log store: later writes and the sync
+ * return CS_ENOSPACE, and a reopen finds the last synced state intact. */
+CS_TEST(lmdb_full_map_fails_the_log)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/cs_store_log_XXXXXX");
+    CS_CHECK(mkdtemp(dir) != NULL);
+    struct cs_store_options so = {
+        .dir = dir, .map_bytes = CS_STORE_MAP_BYTES_MIN, .map_bytes_max = 2u << 20};
+    struct cs_store *store;
+    CS_CHECK_OK(cs_store_open(&so, &store));
+    struct cs_store_log_options o = {.backend = CS_STORE_LOG_BACKEND_LMDB, .store = store};
+    struct cs_store_log *log;
+    CS_CHECK_OK(cs_store_log_open(&o, &log));
+    static uint8_t data[64 << 10];
+    struct cs_raft_entry e = {1, 1, 0, sizeof data, data};
+    CS_CHECK_OK(cs_store_log_append(log, 1, &e, 1));
+    CS_CHECK_OK(cs_store_log_sync(log));
+    int rc = 0;
+    for (e.index = 2; e.index < 100 && rc == 0; e.index++)
+        rc = cs_store_log_append(log, 1, &e, 1);
+    CS_CHECK_RC(rc, CS_ENOSPACE);
+    CS_CHECK_RC(cs_store_log_hard_state_save(log, 1, &(struct cs_raft_hard_state){1, 0, 0}),
+                CS_ENOSPACE);
+    CS_CHECK_RC(cs_store_log_sync(log), CS_ENOSPACE);
+    cs_store_log_close(log);
+    cs_store_close(store);
+    CS_CHECK_OK(cs_store_open(&so, &store));
+    o.store = store;
+    CS_CHECK_OK(cs_store_log_open(&o, &log));
+    uint64_t first, last;
+    cs_store_log_bounds(log, 1, &first, &last);
+    CS_CHECK(first == 1 && last == 1);
+    cs_store_log_close(log);
+    cs_store_close(store);
+    CS_CHECK(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
+}
+
 CS_TEST(open_rejects_bad_options)
 {
     struct cs_store_log *log;
@@ -457,4 +495,5 @@ CS_TEST_MAIN(CS_CASE(append_read_sync_crash_lmdb), CS_CASE(append_read_sync_cras
              CS_CASE(hard_state_save_load_wal), CS_CASE(snapshot_save_load_and_compaction_lmdb),
              CS_CASE(snapshot_save_load_and_compaction_wal), CS_CASE(group_and_read_limits_lmdb),
              CS_CASE(group_and_read_limits_wal), CS_CASE(group_entries_limit),
-             CS_CASE(open_rejects_bad_options), CS_CASE(lmdb_shared_txn_group_commit))
+             CS_CASE(lmdb_full_map_fails_the_log), CS_CASE(open_rejects_bad_options),
+             CS_CASE(lmdb_shared_txn_group_commit))

@@ -304,7 +304,8 @@ CS_TEST(missing_or_torn_middle_segment_is_corrupt)
     tmpdir_free();
 }
 
-/* A crash while a new segment was being created leaves a short file: recovered. */
+/* A crash while a new segment was being created leaves a short file: recovered;
+ * a leftover snapshot temp file is removed and not taken for a snapshot. */
 CS_TEST(torn_segment_header_is_rewritten)
 {
     const char *dir = tmpdir_new();
@@ -315,7 +316,13 @@ CS_TEST(torn_segment_header_is_rewritten)
     char path[128];
     seg_path(path, sizeof path, 2);
     file_write(path, (const uint8_t *)"CWA", 3);
+    char tmp[128]; /* and a snapshot save that died before its rename */
+    snprintf(tmp, sizeof tmp, "%s/snap-%016llx.tmp", dir, 1ull);
+    file_write(tmp, (const uint8_t *)"partial", 7);
     log = wal_open_ok(dir);
+    CS_CHECK(access(tmp, F_OK) != 0);
+    struct cs_store_log_snapshot none;
+    CS_CHECK_RC(cs_store_log_snapshot_load(log, 1, &none), CS_ENOTFOUND);
     append_one(log, 1, 2, 10);
     CS_CHECK_OK(cs_store_log_sync(log));
     cs_store_log_close(log);
