@@ -557,7 +557,7 @@ void cs_model_free(struct cs_model_ctx *m)
     free(m->trans);
     free(m->dead_keys);
     free(m->dead_gens);
-    free(m->dead_puts);
+    free(m->dead_list);
     memset(m, 0, sizeof *m);
 }
 
@@ -818,12 +818,12 @@ int cs_model_dead_begin(struct cs_model_ctx *m, uint64_t state, uint32_t cands_m
         }
         free(m->dead_keys);
         free(m->dead_gens);
-        free(m->dead_puts);
+        free(m->dead_list);
         m->dead_keys = keys;
         m->dead_gens = gens;
-        m->dead_puts = puts;
+        m->dead_list = puts;
         m->dead_cap = cap;
-        m->dead_puts_cap = cap;
+        m->dead_list_cap = cap;
         m->dead_gen = 0;
     }
     if (++m->dead_gen == 0) { /* wrapped: forget every stamp */
@@ -833,7 +833,7 @@ int cs_model_dead_begin(struct cs_model_ctx *m, uint64_t state, uint32_t cands_m
     m->dead_state = state;
     m->dead_lengths_len = 0;
     m->dead_unsure = false;
-    m->dead_puts_len = 0;
+    m->dead_list_len = 0;
     return 0;
 }
 
@@ -849,13 +849,20 @@ void cs_model_dead_add(struct cs_model_ctx *m, const struct cs_cop *c)
     switch (m->kind) {
     case CS_MODEL_REGISTER:
     case CS_MODEL_CAS_REGISTER:
-        if (c->code == CS_COP_WRITE) dead_insert(m, dead_key(c->key, c->a, 0));
-        if (c->code == CS_COP_CAS) dead_insert(m, dead_key(c->key, c->b, 0));
+        /* Tag 0: some candidate may produce the value; tag 2: a write does. */
+        if (c->code == CS_COP_WRITE) {
+            dead_insert(m, dead_key(c->key, c->a, 0));
+            dead_insert(m, dead_key(c->key, c->a, 2));
+        } else if (c->code == CS_COP_CAS && c->a != c->b && !c->cas_failed) {
+            dead_insert(m, dead_key(c->key, c->b, 0));
+            CS_ASSERT(m->dead_list_len < m->dead_list_cap);
+            m->dead_list[m->dead_list_len++] = c;
+        }
         return;
     case CS_MODEL_KV:
         if (c->code == CS_COP_WRITE) {
-            CS_ASSERT(m->dead_puts_len < m->dead_puts_cap);
-            m->dead_puts[m->dead_puts_len++] = c;
+            CS_ASSERT(m->dead_list_len < m->dead_list_cap);
+            m->dead_list[m->dead_list_len++] = c;
         } else if (c->code == CS_COP_APPEND) {
             uint64_t len;
             cs_pool_get(&m->pool, (uint32_t)c->a, &len);
@@ -892,8 +899,8 @@ static bool kv_dead(struct cs_model_ctx *m, uint64_t s, const struct cs_cop *r)
     uint64_t len_s, len_r, len_c;
     const uint8_t *bs = cs_pool_get(&m->pool, (uint32_t)s, &len_s);
     const uint8_t *br = cs_pool_get(&m->pool, (uint32_t)r->a, &len_r);
-    for (uint32_t i = 0; i < m->dead_puts_len; i++) {
-        const struct cs_cop *c = m->dead_puts[i];
+    for (uint32_t i = 0; i < m->dead_list_len; i++) {
+        const struct cs_cop *c = m->dead_list[i];
         if (c->key != r->key) continue;
         const uint8_t *bc = cs_pool_get(&m->pool, (uint32_t)c->a, &len_c);
         if (is_prefix(bc, len_c, br, len_r)) return false;
@@ -912,6 +919,21 @@ static bool kv_dead(struct cs_model_ctx *m, uint64_t s, const struct cs_cop *r)
     return true;
 }
 
+/* register_dead: r needs value r->a. The last op to change the state
+ * before r must produce it: a write of it, or a cas to it whose expected
+ * value is the state now or is itself produced by some candidate. */
+static bool register_dead(struct cs_model_ctx *m, uint64_t s, const struct cs_cop *r)
+{
+    if (s == r->a || dead_has(m, dead_key(r->key, r->a, 2))) return false;
+    if (!dead_has(m, dead_key(r->key, r->a, 0))) return true;
+    for (uint32_t i = 0; i < m->dead_list_len; i++) {
+        const struct cs_cop *c = m->dead_list[i];
+        if (c->key != r->key || c->b != r->a) continue;
+        if (c->a == s || dead_has(m, dead_key(r->key, c->a, 0))) return false;
+    }
+    return true;
+}
+
 bool cs_model_dead_check(struct cs_model_ctx *m, const struct cs_cop *r)
 {
     if (r->unknown) return false;
@@ -920,7 +942,7 @@ bool cs_model_dead_check(struct cs_model_ctx *m, const struct cs_cop *r)
     case CS_MODEL_REGISTER:
     case CS_MODEL_CAS_REGISTER: {
         bool needs = r->code == CS_COP_READ || (r->code == CS_COP_CAS && !r->cas_failed);
-        return needs && s != r->a && !dead_has(m, dead_key(r->key, r->a, 0));
+        return needs && register_dead(m, s, r);
     }
     case CS_MODEL_KV:
         return r->code == CS_COP_READ && kv_dead(m, s, r);

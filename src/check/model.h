@@ -95,7 +95,8 @@ struct cs_model_ctx {
     struct cs_model_trans *trans;
     uint32_t trans_len, trans_cap;
     /* Dead-end test scratch: a set of (key, word) stamped by generation,
-       the distinct lengths of candidate appends, the candidate puts. */
+       the distinct lengths of candidate appends, and a list of candidates
+       to look at one by one (kv puts, register cas). */
     uint64_t *dead_keys;
     uint32_t *dead_gens;
     uint32_t dead_cap, dead_gen;
@@ -103,8 +104,8 @@ struct cs_model_ctx {
     uint64_t dead_lengths[8];
     uint32_t dead_lengths_len;
     bool dead_unsure; /* too many distinct lengths: say "not dead" */
-    const struct cs_cop **dead_puts;
-    uint32_t dead_puts_len, dead_puts_cap;
+    const struct cs_cop **dead_list;
+    uint32_t dead_list_len, dead_list_cap;
     char *detail; /* where errors are explained (result->detail) */
     size_t detail_len;
 };
@@ -144,8 +145,9 @@ int cs_model_describe(struct cs_model_ctx *m, uint64_t state, struct cs_buf *out
  * can still be satisfied with cs_model_dead_check. Sound and incomplete:
  * "dead" means no order of the ops added so far, from state, lets r be
  * accepted (r's op must precede everything invoked after its return).
- *   registers: r needs a value the state does not hold and no candidate
- *              writes (write v, cas to v);
+ *   registers: r needs a value the state does not hold, no candidate writes
+ *              it, and no candidate cas to it can fire (its expected value is
+ *              neither the state nor written by any candidate);
  *   kv:        r's string is neither the state, nor the state followed by a
  *              candidate's appended string, nor begun by a candidate's put.
  * The candidates are kept in hash sets, so a check costs O(1) for registers
