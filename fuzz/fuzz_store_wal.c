@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* Recovery into a group table. */
     struct log_groups groups = {0};
-    rc = wal_replay_image(data, size, &groups, &scan);
+    rc = store_wal_replay_image(data, size, &groups, &scan);
     CS_ASSERT(rc == 0 || rc == CS_ECORRUPT || rc == CS_EVERSION || rc == CS_ENOSPACE ||
               rc == CS_ENOMEM);
     for (size_t i = 0; i < groups.len; i++) {
@@ -73,6 +73,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CS_ASSERT(g->last_index - g->compact_index <= CS_STORE_LOG_GROUP_ENTRIES_MAX);
         if (i > 0) CS_ASSERT(groups.items[i - 1].id < g->id);
     }
-    log_groups_free(&groups);
+    store_groups_free(&groups);
     return 0;
 }

@@ -88,26 +88,27 @@ struct log_groups {
     size_t cap;
 };
 
-struct log_group *log_groups_find(const struct log_groups *groups, uint64_t id);
-/* log_groups_get: find or add (zeroed bounds). CS_ENOSPACE; CS_ENOMEM. */
-int log_groups_get(struct log_groups *groups, uint64_t id, struct log_group **out);
-void log_groups_free(struct log_groups *groups);
+struct log_group *store_groups_find(const struct log_groups *groups, uint64_t id);
+/* store_groups_get: find or add (zeroed bounds). CS_ENOSPACE; CS_ENOMEM. */
+int store_groups_get(struct log_groups *groups, uint64_t id, struct log_group **out);
+void store_groups_free(struct log_groups *groups);
 
 /* The backend contract: arguments are already checked by log.c. */
 struct log_backend;
 
-int log_lmdb_open(struct cs_store *store, struct log_groups *groups, struct log_backend **out);
-int wal_open(const char *dir, uint64_t segment_bytes, struct log_groups *groups,
-             struct log_backend **out);
+int store_log_lmdb_open(struct cs_store *store, struct log_groups *groups,
+                        struct log_backend **out);
+int store_wal_open(const char *dir, uint64_t segment_bytes, struct log_groups *groups,
+                   struct log_backend **out);
 
 /*
- * wal_replay_image: recovery of one segment image from memory into groups,
+ * store_wal_replay_image: recovery of one segment image from memory into groups,
  * as cs_store_log_open does for a directory (compaction points first, then
  * every record in order). For the fuzz target. Codes as cs_wal_scan_segment,
  * plus CS_ECORRUPT for a gap in a group's log, CS_ENOSPACE and CS_ENOMEM.
  */
-int wal_replay_image(const uint8_t *data, size_t len, struct log_groups *groups,
-                     struct cs_wal_scan *scan);
+int store_wal_replay_image(const uint8_t *data, size_t len, struct log_groups *groups,
+                           struct cs_wal_scan *scan);
 
 struct log_backend_ops {
     void (*close)(struct log_backend *b);
@@ -142,17 +143,17 @@ int store_snap_meta_decode(const uint8_t *data, size_t len, struct cs_raft_snaps
 
 /*
  * The WAL backend's snapshot file (docs/storage.md): a 24-byte header, the
- * meta, the data. wal_snap_head_encode writes header and meta for snap into
+ * meta, the data. store_wal_snap_head_encode writes header and meta for snap into
  * out[0..WAL_SNAP_HEAD_BYTES_MAX) and returns their length (the data follows
- * in the file). wal_snap_decode checks a whole file image: 0 with the meta and
+ * in the file). store_wal_snap_decode checks a whole file image: 0 with the meta and
  * a view of the data; CS_ECORRUPT; CS_EVERSION.
  */
 #define WAL_SNAP_HEAD_BYTES_MAX (24 + STORE_SNAP_META_BYTES_MAX)
-size_t wal_snap_head_encode(const struct cs_raft_snapshot *snap, uint8_t *out);
-int wal_snap_decode(const uint8_t *data, size_t len, struct cs_raft_snapshot_meta *meta,
-                    const uint8_t **body, size_t *body_len);
+size_t store_wal_snap_head_encode(const struct cs_raft_snapshot *snap, uint8_t *out);
+int store_wal_snap_decode(const uint8_t *data, size_t len, struct cs_raft_snapshot_meta *meta,
+                          const uint8_t **body, size_t *body_len);
 
 /* Entries output: allocate room for n entries and bytes data bytes. */
-int log_entries_alloc(struct cs_store_log_entries *out, size_t n, size_t bytes);
+int store_entries_alloc(struct cs_store_log_entries *out, size_t n, size_t bytes);
 
 #endif /* CS_STORE_INTERNAL_H */

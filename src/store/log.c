@@ -33,13 +33,13 @@ static size_t log_groups_lower(const struct log_groups *groups, uint64_t id)
     return lo;
 }
 
-struct log_group *log_groups_find(const struct log_groups *groups, uint64_t id)
+struct log_group *store_groups_find(const struct log_groups *groups, uint64_t id)
 {
     size_t i = log_groups_lower(groups, id);
     return i < groups->len && groups->items[i].id == id ? &groups->items[i] : NULL;
 }
 
-int log_groups_get(struct log_groups *groups, uint64_t id, struct log_group **out)
+int store_groups_get(struct log_groups *groups, uint64_t id, struct log_group **out)
 {
     size_t i = log_groups_lower(groups, id);
     if (i < groups->len && groups->items[i].id == id) {
@@ -62,7 +62,7 @@ int log_groups_get(struct log_groups *groups, uint64_t id, struct log_group **ou
     return 0;
 }
 
-void log_groups_free(struct log_groups *groups)
+void store_groups_free(struct log_groups *groups)
 {
     for (size_t i = 0; i < groups->len; i++) {
         struct log_group *g = &groups->items[i];
@@ -75,7 +75,7 @@ void log_groups_free(struct log_groups *groups)
     *groups = (struct log_groups){0};
 }
 
-int log_entries_alloc(struct cs_store_log_entries *out, size_t n, size_t bytes)
+int store_entries_alloc(struct cs_store_log_entries *out, size_t n, size_t bytes)
 {
     *out = (struct cs_store_log_entries){0};
     out->entries = calloc(n ? n : 1, sizeof *out->entries);
@@ -152,8 +152,9 @@ int cs_store_log_open(const struct cs_store_log_options *options, struct cs_stor
     int rc;
     switch (options->backend) {
     case CS_STORE_LOG_BACKEND_LMDB:
-        rc = options->store == NULL ? CS_EINVAL
-                                    : log_lmdb_open(options->store, &log->groups, &log->backend);
+        rc = options->store == NULL
+                 ? CS_EINVAL
+                 : store_log_lmdb_open(options->store, &log->groups, &log->backend);
         break;
     case CS_STORE_LOG_BACKEND_WAL: {
         uint64_t seg =
@@ -162,7 +163,7 @@ int cs_store_log_open(const struct cs_store_log_options *options, struct cs_stor
             seg > CS_STORE_LOG_SEGMENT_BYTES_MAX)
             rc = CS_EINVAL;
         else
-            rc = wal_open(options->dir, seg, &log->groups, &log->backend);
+            rc = store_wal_open(options->dir, seg, &log->groups, &log->backend);
         break;
     }
     default:
@@ -170,7 +171,7 @@ int cs_store_log_open(const struct cs_store_log_options *options, struct cs_stor
         break;
     }
     if (rc != 0) {
-        log_groups_free(&log->groups);
+        store_groups_free(&log->groups);
         free(log);
         return rc;
     }
@@ -182,7 +183,7 @@ void cs_store_log_close(struct cs_store_log *log)
 {
     if (log == NULL) return;
     log->backend->ops->close(log->backend);
-    log_groups_free(&log->groups);
+    store_groups_free(&log->groups);
     free(log);
 }
 
@@ -195,14 +196,14 @@ int cs_store_log_append(struct cs_store_log *log, uint64_t group_id,
         if (entries[i].data_len > CS_RAFT_ENTRY_BYTES_MAX) return CS_ETOOBIG;
         if (entries[i].data_len > 0 && entries[i].data == NULL) return CS_EINVAL;
     }
-    struct log_group *g = log_groups_find(&log->groups, group_id);
+    struct log_group *g = store_groups_find(&log->groups, group_id);
     uint64_t compact = g ? g->compact_index : 0, last = g ? g->last_index : 0;
     if (entries[0].index <= compact) return CS_ERANGE;
     if (entries[0].index > last + 1) return CS_EINVAL;
     uint64_t kept = entries[0].index - 1 - compact;
     if (kept + len > CS_STORE_LOG_GROUP_ENTRIES_MAX) return CS_ENOSPACE;
     if (g == NULL) {
-        int rc = log_groups_get(&log->groups, group_id, &g);
+        int rc = store_groups_get(&log->groups, group_id, &g);
         if (rc != 0) return rc;
     }
     int rc = log->backend->ops->append(log->backend, g, entries, len);
@@ -213,7 +214,7 @@ int cs_store_log_append(struct cs_store_log *log, uint64_t group_id,
 
 int cs_store_log_truncate(struct cs_store_log *log, uint64_t group_id, uint64_t from_index)
 {
-    struct log_group *g = log_groups_find(&log->groups, group_id);
+    struct log_group *g = store_groups_find(&log->groups, group_id);
     uint64_t compact = g ? g->compact_index : 0;
     if (from_index <= compact) return CS_ERANGE;
     if (g == NULL || from_index > g->last_index) return 0;
@@ -225,7 +226,7 @@ int cs_store_log_truncate(struct cs_store_log *log, uint64_t group_id, uint64_t 
 
 int cs_store_log_compact(struct cs_store_log *log, uint64_t group_id, uint64_t upto_index)
 {
-    struct log_group *g = log_groups_find(&log->groups, group_id);
+    struct log_group *g = store_groups_find(&log->groups, group_id);
     uint64_t compact = g ? g->compact_index : 0, last = g ? g->last_index : 0;
     if (upto_index < compact || upto_index > last) return CS_ERANGE;
     if (upto_index == compact) return 0;
@@ -243,14 +244,14 @@ int cs_store_log_compact(struct cs_store_log *log, uint64_t group_id, uint64_t u
 void cs_store_log_bounds(const struct cs_store_log *log, uint64_t group_id, uint64_t *first_index,
                          uint64_t *last_index)
 {
-    const struct log_group *g = log_groups_find(&log->groups, group_id);
+    const struct log_group *g = store_groups_find(&log->groups, group_id);
     *first_index = g ? g->compact_index + 1 : 1;
     *last_index = g ? g->last_index : 0;
 }
 
 int cs_store_log_term(struct cs_store_log *log, uint64_t group_id, uint64_t index, uint64_t *term)
 {
-    struct log_group *g = log_groups_find(&log->groups, group_id);
+    struct log_group *g = store_groups_find(&log->groups, group_id);
     if (g == NULL) {
         if (index != 0) return CS_ERANGE;
         *term = 0;
@@ -268,7 +269,7 @@ int cs_store_log_read(struct cs_store_log *log, uint64_t group_id, uint64_t lo, 
                       size_t bytes_max, struct cs_store_log_entries *out)
 {
     *out = (struct cs_store_log_entries){0};
-    struct log_group *g = log_groups_find(&log->groups, group_id);
+    struct log_group *g = store_groups_find(&log->groups, group_id);
     uint64_t first = g ? g->compact_index + 1 : 1, last = g ? g->last_index : 0;
     if (lo > hi || lo < first || hi > last + 1) return CS_ERANGE;
     if (lo == hi) return 0;
@@ -284,7 +285,7 @@ int cs_store_log_hard_state_save(struct cs_store_log *log, uint64_t group_id,
                                  const struct cs_raft_hard_state *hard_state)
 {
     struct log_group *g;
-    int rc = log_groups_get(&log->groups, group_id, &g);
+    int rc = store_groups_get(&log->groups, group_id, &g);
     if (rc != 0) return rc;
     rc = log->backend->ops->hard_state_save(log->backend, g, hard_state);
     if (rc != 0) return rc;
@@ -296,7 +297,7 @@ int cs_store_log_hard_state_save(struct cs_store_log *log, uint64_t group_id,
 int cs_store_log_hard_state_load(struct cs_store_log *log, uint64_t group_id,
                                  struct cs_raft_hard_state *out)
 {
-    const struct log_group *g = log_groups_find(&log->groups, group_id);
+    const struct log_group *g = store_groups_find(&log->groups, group_id);
     if (g == NULL || !g->has_hard_state) return CS_ENOTFOUND;
     *out = g->hard_state; /* both backends load it into the table at open */
     return 0;
@@ -308,11 +309,11 @@ int cs_store_log_snapshot_save(struct cs_store_log *log, uint64_t group_id,
     if (snapshot->data_len > CS_RAFT_SNAPSHOT_BYTES_MAX) return CS_ETOOBIG;
     if (snapshot->meta.conf.members_len > CS_RAFT_MEMBERS_MAX) return CS_EINVAL;
     if (snapshot->data_len > 0 && snapshot->data == NULL) return CS_EINVAL;
-    struct log_group *g = log_groups_find(&log->groups, group_id);
+    struct log_group *g = store_groups_find(&log->groups, group_id);
     if (snapshot->meta.index == 0 || (g != NULL && snapshot->meta.index <= g->snapshot_index))
         return CS_ERANGE;
     if (g == NULL) {
-        int rc = log_groups_get(&log->groups, group_id, &g);
+        int rc = store_groups_get(&log->groups, group_id, &g);
         if (rc != 0) return rc;
     }
     /* The backend stores it and drops entries <= index (or all of them). */
@@ -332,7 +333,7 @@ int cs_store_log_snapshot_load(struct cs_store_log *log, uint64_t group_id,
                                struct cs_store_log_snapshot *out)
 {
     *out = (struct cs_store_log_snapshot){0};
-    struct log_group *g = log_groups_find(&log->groups, group_id);
+    struct log_group *g = store_groups_find(&log->groups, group_id);
     if (g == NULL || g->snapshot_index == 0) return CS_ENOTFOUND;
     int rc = log->backend->ops->snapshot_load(log->backend, g, out);
     if (rc == 0 && out->meta.index != g->snapshot_index) {

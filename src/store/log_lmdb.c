@@ -183,7 +183,7 @@ static int lmdb_read(struct log_backend *b, struct log_group *g, uint64_t lo, ui
         bytes += value_len - ENTRY_HEAD_BYTES;
         if (bytes >= bytes_max) break;
     }
-    if (rc == 0) rc = log_entries_alloc(out, n, bytes);
+    if (rc == 0) rc = store_entries_alloc(out, n, bytes);
     size_t pos = 0;
     for (size_t j = 0; j < n && rc == 0; j++) {
         const uint8_t *value;
@@ -334,7 +334,7 @@ static int lmdb_discover(struct cs_store_txn *txn, enum cs_store_db db, struct l
         if (key_len != seek_len) return CS_ECORRUPT;
         uint64_t id = store_be64_get(key);
         struct log_group *g;
-        rc = log_groups_get(groups, id, &g);
+        rc = store_groups_get(groups, id, &g);
         if (rc != 0) return rc;
         if (db == CS_STORE_DB_LOG_META) {
             if (value_len != LOG_META_BYTES) return CS_ECORRUPT;
@@ -374,7 +374,7 @@ static int lmdb_find_last(struct cs_store_txn *txn, struct log_group *g)
     return 0;
 }
 
-int log_lmdb_open(struct cs_store *store, struct log_groups *groups, struct log_backend **out)
+int store_log_lmdb_open(struct cs_store *store, struct log_groups *groups, struct log_backend **out)
 {
     struct log_lmdb *l = calloc(1, sizeof *l);
     if (l == NULL) return CS_ENOMEM;

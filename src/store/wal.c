@@ -204,7 +204,7 @@ static int wal_apply(struct log_groups *groups, struct wal_segment *seg,
                      const struct cs_wal_record *rec)
 {
     struct log_group *g;
-    int rc = log_groups_get(groups, rec->group_id, &g);
+    int rc = store_groups_get(groups, rec->group_id, &g);
     if (rc != 0) return rc;
     switch (rec->type) {
     case CS_WAL_ENTRY:
@@ -316,13 +316,13 @@ static int wal_compact_record(void *ctx, const struct cs_wal_record *rec)
 {
     if (rec->type != CS_WAL_COMPACT) return 0;
     struct log_group *g;
-    int rc = log_groups_get(ctx, rec->group_id, &g);
+    int rc = store_groups_get(ctx, rec->group_id, &g);
     if (rc == 0) wal_mem_compact(g, rec->index, rec->term);
     return rc;
 }
 
-int wal_replay_image(const uint8_t *data, size_t len, struct log_groups *groups,
-                     struct cs_wal_scan *scan)
+int store_wal_replay_image(const uint8_t *data, size_t len, struct log_groups *groups,
+                           struct cs_wal_scan *scan)
 {
     int rc = cs_wal_scan_segment(data, len, wal_compact_record, groups, scan);
     if (rc != 0) return rc;
@@ -356,7 +356,7 @@ static int wal_snapshot_save(struct log_backend *b, struct log_group *g,
     struct wal *w = wal_of(b);
     if (w->failed != 0) return w->failed;
     uint8_t head[WAL_SNAP_HEAD_BYTES_MAX];
-    size_t head_len = wal_snap_head_encode(snap, head);
+    size_t head_len = store_wal_snap_head_encode(snap, head);
     char tmp[WAL_PATH_BYTES_MAX], path[WAL_PATH_BYTES_MAX];
     int rc = wal_path(w, tmp, "snap-", g->id, ".tmp");
     if (rc == 0) rc = wal_path(w, path, "snap-", g->id, ".snap");
@@ -399,7 +399,7 @@ static int wal_snapshot_load(struct log_backend *b, struct log_group *g,
     if (rc != 0) return rc;
     const uint8_t *body;
     size_t body_len;
-    rc = wal_snap_decode(file, file_len, &out->meta, &body, &body_len);
+    rc = store_wal_snap_decode(file, file_len, &out->meta, &body, &body_len);
     if (rc == 0) {
         /* Reuse the file buffer: move the body to its front. */
         memmove(file, body, body_len);
@@ -510,7 +510,7 @@ static int wal_read(struct log_backend *b, struct log_group *g, uint64_t lo, uin
         bytes += wal_at(g, i)->data_len;
         if (bytes >= bytes_max) break;
     }
-    int rc = log_entries_alloc(out, n, bytes);
+    int rc = store_entries_alloc(out, n, bytes);
     if (rc != 0) return rc;
     size_t pos = 0;
     for (size_t j = 0; j < n; j++) {
@@ -600,7 +600,7 @@ static int wal_collect(struct wal *w)
         const struct wal_segment *seg = &w->segs[drop];
         bool obsolete = true;
         for (size_t i = 0; i < seg->len && obsolete; i++) {
-            const struct log_group *g = log_groups_find(w->groups, seg->groups[i].id);
+            const struct log_group *g = store_groups_find(w->groups, seg->groups[i].id);
             obsolete = g != NULL && seg->groups[i].max_index <= g->compact_index;
         }
         if (!obsolete) break;
@@ -718,11 +718,11 @@ static int wal_load_snapshots(struct wal *w, const uint64_t *snaps, size_t snaps
         struct cs_raft_snapshot_meta meta;
         const uint8_t *body;
         size_t body_len;
-        rc = wal_snap_decode(file, file_len, &meta, &body, &body_len);
+        rc = store_wal_snap_decode(file, file_len, &meta, &body, &body_len);
         free(file);
         if (rc != 0) return rc;
         struct log_group *g;
-        rc = log_groups_get(w->groups, snaps[i], &g);
+        rc = store_groups_get(w->groups, snaps[i], &g);
         if (rc != 0) return rc;
         g->snapshot_index = meta.index;
         wal_mem_compact(g, meta.index, meta.term);
@@ -767,8 +767,8 @@ static int wal_recover(struct wal *w)
     return rc;
 }
 
-int wal_open(const char *dir, uint64_t segment_bytes, struct log_groups *groups,
-             struct log_backend **out)
+int store_wal_open(const char *dir, uint64_t segment_bytes, struct log_groups *groups,
+                   struct log_backend **out)
 {
     if (strlen(dir) + 40 >= WAL_PATH_BYTES_MAX) return CS_EINVAL;
     int rc = store_mkdir_durable(dir);

@@ -217,7 +217,7 @@ int cs_wal_scan_segment(const uint8_t *data, size_t len,
 _Static_assert(SNAP_HEADER_BYTES + STORE_SNAP_META_BYTES_MAX == WAL_SNAP_HEAD_BYTES_MAX,
                "the head buffer fits header and meta");
 
-size_t wal_snap_head_encode(const struct cs_raft_snapshot *snap, uint8_t *out)
+size_t store_wal_snap_head_encode(const struct cs_raft_snapshot *snap, uint8_t *out)
 {
     size_t meta_len = store_snap_meta_encode(&snap->meta, out + SNAP_HEADER_BYTES);
     uint32_t crc = cs_crc32c(0, out + SNAP_HEADER_BYTES, meta_len);
@@ -234,8 +234,8 @@ size_t wal_snap_head_encode(const struct cs_raft_snapshot *snap, uint8_t *out)
 }
 
 /* Decode a snapshot file image. CS_ECORRUPT unless every byte checks. */
-int wal_snap_decode(const uint8_t *data, size_t len, struct cs_raft_snapshot_meta *meta,
-                    const uint8_t **body, size_t *body_len)
+int store_wal_snap_decode(const uint8_t *data, size_t len, struct cs_raft_snapshot_meta *meta,
+                          const uint8_t **body, size_t *body_len)
 {
     if (len < SNAP_HEADER_BYTES) return CS_ECORRUPT;
     struct cs_reader r;
