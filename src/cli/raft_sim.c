@@ -533,6 +533,88 @@ static void rs_drain(struct rs_node *n, struct cs_sim_ctx *ctx)
 
 /* --- the simulator's node interface --------------------------------------------- */
 
+/* The durable snapshot, if any: its metadata into rs, its data (copied, *copy) into the kv. */
+static int rs_load_snapshot(struct rs_node *n, struct cs_sim_ctx *ctx, struct cs_raft_restore *rs,
+                            uint8_t **copy)
+{
+    const uint8_t *v;
+    size_t vlen;
+    if (cs_sim_disk_get(ctx->disk, "snap", 4, &v, &vlen) != 0) return 0;
+    struct cs_reader r;
+    cs_reader_init(&r, v, vlen);
+    cs_get_uvarint(&r, &rs->snapshot.meta.index);
+    cs_get_uvarint(&r, &rs->snapshot.meta.term);
+    uint64_t members = 0;
+    int rc = cs_get_count(&r, &members, CS_RAFT_MEMBERS_MAX, 2);
+    if (rc) return rc;
+    size_t conf_start = r.pos - cs_uvarint_len(members);
+    for (uint64_t k = 0; k < members; k++) {
+        uint64_t id;
+        uint8_t voter;
+        cs_get_uvarint(&r, &id);
+        cs_get_u8(&r, &voter);
+    }
+    if (cs_reader_error(&r)) return cs_reader_error(&r);
+    rc = cs_raft_conf_decode(v + conf_start, r.pos - conf_start, &rs->snapshot.meta.conf);
+    if (rc) return rc;
+    size_t data_len = cs_reader_remaining(&r);
+    *copy = malloc(data_len ? data_len : 1);
+    if (!*copy) return CS_ENOMEM;
+    memcpy(*copy, v + r.pos, data_len);
+    rs->snapshot.data = *copy;
+    rs->snapshot.data_len = data_len;
+    return cs_kv_restore(n->kv, *copy, data_len);
+}
+
+static void rs_free_entries(struct cs_raft_entry *entries, size_t len)
+{
+    for (size_t k = 0; k < len; k++)
+        free((void *)(uintptr_t)entries[k].data);
+    free(entries);
+}
+
+/* The durable entries after the snapshot, in order and without gaps (copied). */
+static int rs_load_entries(struct cs_sim_ctx *ctx, struct cs_raft_restore *rs)
+{
+    size_t cap = 64, len = 0;
+    struct cs_raft_entry *entries = malloc(cap * sizeof *entries);
+    if (!entries) return CS_ENOMEM;
+    uint8_t after[9], want[9];
+    rs_entry_key(rs->snapshot.meta.index, after);
+    const uint8_t *key, *v;
+    size_t key_len, vlen;
+    int rc = 0;
+    while (!rc && cs_sim_disk_next(ctx->disk, after, 9, &key, &key_len, &v, &vlen) == 0 &&
+           key_len == 9 && key[0] == 'e') {
+        memcpy(after, key, 9);
+        rs_entry_key(rs->snapshot.meta.index + 1 + len, want);
+        if (memcmp(key, want, 9) != 0) rc = CS_ECORRUPT; /* a hole: the disk lost a middle write */
+        struct cs_raft_entry *grown =
+            len < cap ? entries : realloc(entries, 2 * cap * sizeof *grown);
+        if (!rc && !grown) rc = CS_ENOMEM;
+        if (rc) break;
+        if (grown != entries) cap *= 2;
+        entries = grown;
+        struct cs_reader r;
+        cs_reader_init(&r, v, vlen);
+        struct cs_raft_entry *e = &entries[len];
+        memset(e, 0, sizeof *e);
+        cs_get_uvarint(&r, &e->term);
+        cs_get_u8(&r, &e->type);
+        e->index = rs->snapshot.meta.index + 1 + len;
+        e->data_len = (uint32_t)cs_reader_remaining(&r);
+        uint8_t *copy = e->data_len ? malloc(e->data_len) : NULL;
+        if (e->data_len && !copy) rc = CS_ENOMEM;
+        if (copy) memcpy(copy, v + r.pos, e->data_len);
+        e->data = copy;
+        len++;
+    }
+    rs->entries = entries;
+    rs->entries_len = len;
+    return rc;
+}
+
+/* Build the node's volatile state from its disk (empty at init). */
 static int rs_start_core(struct rs_node *n, struct cs_sim_ctx *ctx)
 {
     struct rs_cluster *c = n->cluster;
@@ -552,7 +634,7 @@ static int rs_start_core(struct rs_node *n, struct cs_sim_ctx *ctx)
     for (uint32_t k = 0; k < c->nodes_len; k++) {
         rs.snapshot.meta.conf.members[k] = (struct cs_raft_member){k + 1, true};
     }
-    rs.snapshot.meta.conf.members_len = c->nodes_len;
+    rs.snapshot.meta.conf.members_len = c->nodes_len; /* bootstrap: everyone votes */
     const uint8_t *v;
     size_t vlen;
     if (cs_sim_disk_get(ctx->disk, "hs", 2, &v, &vlen) == 0 && vlen == 24) {
@@ -563,77 +645,10 @@ static int rs_start_core(struct rs_node *n, struct cs_sim_ctx *ctx)
     int rc = cs_kv_new(&n->kv);
     if (rc) return rc;
     uint8_t *snap_copy = NULL;
-    if (cs_sim_disk_get(ctx->disk, "snap", 4, &v, &vlen) == 0) {
-        struct cs_reader r;
-        cs_reader_init(&r, v, vlen);
-        cs_get_uvarint(&r, &rs.snapshot.meta.index);
-        cs_get_uvarint(&r, &rs.snapshot.meta.term);
-        uint64_t members = 0;
-        rc = cs_get_count(&r, &members, CS_RAFT_MEMBERS_MAX, 2);
-        if (rc) return rc;
-        size_t conf_start = r.pos - cs_uvarint_len(members);
-        for (uint64_t k = 0; k < members; k++) {
-            uint64_t id;
-            uint8_t voter;
-            cs_get_uvarint(&r, &id);
-            cs_get_u8(&r, &voter);
-        }
-        if (cs_reader_error(&r)) return cs_reader_error(&r);
-        rc = cs_raft_conf_decode(v + conf_start, r.pos - conf_start, &rs.snapshot.meta.conf);
-        if (rc) return rc;
-        size_t data_len = cs_reader_remaining(&r);
-        snap_copy = malloc(data_len ? data_len : 1);
-        if (!snap_copy) return CS_ENOMEM;
-        memcpy(snap_copy, v + r.pos, data_len);
-        rs.snapshot.data = snap_copy;
-        rs.snapshot.data_len = data_len;
-        rc = cs_kv_restore(n->kv, snap_copy, data_len);
-        if (rc) {
-            free(snap_copy);
-            return rc;
-        }
-    }
-    /* The durable entries after the snapshot, in order. */
-    size_t cap = 64, len = 0;
-    struct cs_raft_entry *entries = malloc(cap * sizeof *entries);
-    uint8_t after[9];
-    rs_entry_key(rs.snapshot.meta.index, after);
-    const uint8_t *key;
-    size_t key_len;
-    while (entries && cs_sim_disk_next(ctx->disk, after, 9, &key, &key_len, &v, &vlen) == 0 &&
-           key_len == 9 && key[0] == 'e') {
-        memcpy(after, key, 9);
-        if (len == cap) {
-            cap *= 2;
-            struct cs_raft_entry *grown = realloc(entries, cap * sizeof *entries);
-            if (!grown) break;
-            entries = grown;
-        }
-        struct cs_reader r;
-        cs_reader_init(&r, v, vlen);
-        struct cs_raft_entry *e = &entries[len];
-        memset(e, 0, sizeof *e);
-        cs_get_uvarint(&r, &e->term);
-        cs_get_u8(&r, &e->type);
-        e->index = rs.snapshot.meta.index + 1 + len;
-        e->data_len = (uint32_t)cs_reader_remaining(&r);
-        e->data = NULL;
-        if (e->data_len) {
-            uint8_t *copy = malloc(e->data_len);
-            if (copy) memcpy(copy, v + r.pos, e->data_len);
-            e->data = copy;
-        }
-        len++;
-    }
-    rs.entries = entries;
-    rs.entries_len = len;
-    if (rs.hard_state.commit > rs.snapshot.meta.index + len) {
-        rs.hard_state.commit = rs.snapshot.meta.index + len; /* never persisted past its log */
-    }
-    rc = cs_raft_new(&cfg, &rs, ctx->now_us / 1000, &n->r);
-    for (size_t k = 0; k < len; k++)
-        free((void *)(uintptr_t)entries[k].data);
-    free(entries);
+    rc = rs_load_snapshot(n, ctx, &rs, &snap_copy);
+    if (!rc) rc = rs_load_entries(ctx, &rs);
+    if (!rc) rc = cs_raft_new(&cfg, &rs, ctx->now_us / 1000, &n->r);
+    rs_free_entries((struct cs_raft_entry *)(uintptr_t)rs.entries, rs.entries_len);
     free(snap_copy);
     if (rc) return rc;
     n->sync_next = n->sync_done = 0;
