@@ -242,6 +242,7 @@ CS_TEST(malformed_lines_name_the_line)
         {"{\"process\":1,\"type\":\"invoke\",\"f\":\"read\"} x\n", 1, CS_EPARSE},
         {"{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"value\":1.5}\n", 1, CS_EPARSE},
         {"{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"value\":[1,]}\n", 1, CS_EPARSE},
+        {"{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"value\":{\"a\":}}\n", 1, CS_EPARSE},
         {"{\"process\":99999999999999999999,\"type\":\"invoke\",\"f\":\"read\"}\n", 1, CS_EPARSE},
         {"{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"value\":\"ab\n", 1, CS_EPARSE},
     };
@@ -268,7 +269,8 @@ CS_TEST(edn_multiline_comments_nemesis_txn)
         " :f :txn\n"
         " :value [[:r 1 nil] [:w 2 3]]}\n"
         "{:type :info, :f :start, :process :nemesis, :value \"partition\"}\n"
-        "{:process 0, :type :ok, :f :txn, :value [[:r 1 nil] [:w 2 3]], :index 7}\n";
+        "{:process 0, :type :ok, :f :txn, :value [[:r 1 nil] [:w 2 3]], :index 7,\n"
+        " :time #inst \"2024-01-01T00:00:00Z\", :error {:cause \"x\" :codes [1 2]}}\n";
     struct cs_history h;
     struct cs_parse_error err;
     cs_history_init(&h, 0);
@@ -314,6 +316,20 @@ CS_TEST(etcd_lines)
     CS_CHECK_RC(parse(&h, CS_FORMAT_PORCUPINE_ETCD, "INFO jepsen.util - 0 :invoke :read\n", &err),
                 CS_EPARSE);
     CS_CHECK_RC(parse(&h, CS_FORMAT_PORCUPINE_ETCD, "WARN x\n", &err), CS_EPARSE);
+    cs_history_free(&h);
+}
+
+CS_TEST(maps_inside_values_read_as_lists)
+{
+    /* Jepsen puts maps in fields such as :error; JSON clients too. */
+    static const char text[] = "{\"process\":1,\"type\":\"invoke\",\"f\":\"read\","
+                               "\"error\":{\"why\":\"x\",\"n\":[1,{\"k\":2}]}}\n";
+    struct cs_history h;
+    struct cs_parse_error err;
+    cs_history_init(&h, 0);
+    int rc = parse(&h, CS_FORMAT_JSONL, text, &err);
+    CS_CHECK_MSG(rc == 0, "%s", err.message);
+    CS_CHECK_EQ(h.ops_len, 1);
     cs_history_free(&h);
 }
 
@@ -363,4 +379,5 @@ CS_TEST_MAIN(CS_CASE(pairs_invoke_with_completion), CS_CASE(ops_max_at_limit_and
              CS_CASE(edn_map_bytes_at_limit_and_one_past),
              CS_CASE(value_depth_at_limit_and_one_past), CS_CASE(line_length_limit),
              CS_CASE(malformed_lines_name_the_line), CS_CASE(edn_multiline_comments_nemesis_txn),
-             CS_CASE(etcd_lines), CS_CASE(jsonl_round_trip))
+             CS_CASE(etcd_lines), CS_CASE(maps_inside_values_read_as_lists),
+             CS_CASE(jsonl_round_trip))
