@@ -89,6 +89,7 @@ struct rs_cluster {
     uint32_t msg_entries_max; /* drawn per seed: 1 separates entries of different terms */
     uint32_t inflight_max;
     struct cs_sim *sim;      /* for the leader-focused faults below */
+    uint64_t conf_changes;   /* membership changes leaders accepted */
     uint64_t faults_stop_us; /* no leader-focused crash after this */
     struct rs_node nodes[CS_SIM_NODES_MAX];
     uint64_t *leader_of_term; /* [RS_TERMS_MAX] */
@@ -690,11 +691,40 @@ static void rs_on_message(void *state, struct cs_sim_ctx *ctx, uint32_t from, co
     rs_drain(n, ctx);
 }
 
+/*
+ * Membership changes during the faults, one server at a time: now and then
+ * the leader removes a voter (keeping at least two), adds a node outside the
+ * configuration back as a learner, or promotes a learner once caught up.
+ */
+#define RS_CONF_CHANGE_PPM 10000 /* per leader tick */
+
+static void rs_maybe_change_membership(struct rs_node *n)
+{
+    struct rs_cluster *c = n->cluster;
+    if (!c->sim || cs_sim_now_us(c->sim) >= c->faults_stop_us) return;
+    struct cs_rng *rng = cs_sim_rng(c->sim, CS_SIM_STREAM_NEMESIS);
+    if (!cs_rng_chance(rng, RS_CONF_CHANGE_PPM, 1000000)) return;
+    struct cs_raft_status st;
+    cs_raft_status(n->r, &st);
+    if (st.role != CS_RAFT_LEADER) return;
+    uint64_t target = 1 + cs_rng_below(rng, c->nodes_len);
+    int rc = CS_EINVAL;
+    if (!cs_raft_conf_has(&st.conf, target)) {
+        rc = cs_raft_propose_conf(n->r, CS_RAFT_ADD_LEARNER, target, NULL);
+    } else if (!cs_raft_conf_is_voter(&st.conf, target)) {
+        rc = cs_raft_propose_conf(n->r, CS_RAFT_PROMOTE, target, NULL);
+    } else if (cs_raft_conf_voters(&st.conf) > 2) {
+        rc = cs_raft_propose_conf(n->r, CS_RAFT_REMOVE, target, NULL);
+    }
+    c->conf_changes += rc == 0;
+}
+
 static void rs_on_timer(void *state, struct cs_sim_ctx *ctx, uint32_t timer_id)
 {
     struct rs_node *n = state;
     (void)timer_id;
     cs_raft_tick(n->r, ctx->now_us / 1000);
+    rs_maybe_change_membership(n);
     rs_drain(n, ctx);
     (void)cs_sim_timer_set(ctx, 0, RS_TICK_US);
 }
@@ -856,16 +886,20 @@ static bool rs_log_has(struct rs_cluster *c, struct cs_sim *sim, uint32_t k, uin
  * index committed, no node lacking that entry may have a log at least as up
  * to date as a quorum's. A down node's log is its disk.
  */
-static void rs_check_commit_safety(struct rs_cluster *c, struct cs_sim *sim, uint64_t id,
-                                   uint64_t term, uint64_t index, uint64_t h)
+static void rs_check_commit_safety(struct rs_cluster *c, struct cs_sim *sim,
+                                   const struct cs_raft_status *leader, uint64_t index, uint64_t h)
 {
-    uint32_t quorum = c->nodes_len / 2 + 1;
+    const struct cs_raft_conf *conf = &leader->conf;
+    uint64_t id = leader->id, term = leader->term;
+    uint32_t quorum = cs_raft_conf_voters(conf) / 2 + 1;
     for (uint32_t x = 0; x < c->nodes_len && !c->violation[0]; x++) {
+        if (!cs_raft_conf_is_voter(conf, x + 1)) continue;
         uint64_t xi, xt;
         rs_log_last(c, sim, x, &xi, &xt);
         if (rs_log_has(c, sim, x, index, h)) continue;
         uint32_t votes = 0;
         for (uint32_t v = 0; v < c->nodes_len; v++) {
+            if (!cs_raft_conf_is_voter(conf, v + 1)) continue;
             uint64_t vi, vt;
             rs_log_last(c, sim, v, &vi, &vt);
             votes += xt > vt || (xt == vt && xi >= vi);
@@ -901,8 +935,7 @@ static void rs_check_committed(struct rs_cluster *c, struct cs_sim *sim, uint32_
             c->committed_term[i] = st->term;
         }
         if (i > c->committed_max) c->committed_max = i;
-        if (fresh && st->role == CS_RAFT_LEADER)
-            rs_check_commit_safety(c, sim, st->id, st->term, i, h);
+        if (fresh && st->role == CS_RAFT_LEADER) rs_check_commit_safety(c, sim, st, i, h);
     }
     if (top > n->checked_commit) n->checked_commit = top;
     if (st->role != CS_RAFT_LEADER) return;
@@ -961,6 +994,7 @@ struct rs_result {
     char violation[200];
     uint32_t ops_ok, ops_fail, ops_info;
     uint32_t live_ops; /* operations the liveness bound applied to */
+    uint64_t conf_changes;
     uint64_t end_us;
     struct cs_sim_stats stats;
 };
@@ -1068,6 +1102,7 @@ static int rs_run(const struct rs_args *a, uint64_t seed, struct rs_result *out)
         free(c->nodes[k].post);
     }
     memcpy(out->violation, c->violation, sizeof out->violation);
+    out->conf_changes = c->conf_changes;
     /*
      * Liveness: once the faults stop (everything heals), a leader must be
      * elected and serve: no operation invoked RS_LIVENESS_US after that may
@@ -1171,7 +1206,7 @@ static int rs_command(int argc, char **argv)
                cs_raft_bug_names());
         return CS_CLI_EXIT_OK;
     }
-    unsigned long long passed = 0, failed = 0, live_ops = 0;
+    unsigned long long passed = 0, failed = 0, live_ops = 0, conf_changes = 0;
     for (unsigned long long i = 0; i < a.seeds; i++) {
         uint64_t seed = a.seed_start + i;
         struct rs_result r;
@@ -1194,7 +1229,10 @@ static int rs_command(int argc, char **argv)
         passed += ok;
         failed += !ok;
         live_ops += r.live_ops;
+        conf_changes += r.conf_changes;
     }
+    fprintf(stderr, "%llu membership changes accepted by leaders during the faults\n",
+            conf_changes);
     fprintf(stderr, "%llu operations were invoked %.1f s or more after the faults stopped\n",
             live_ops, (double)RS_LIVENESS_US / 1e6);
     printf("%llu passed, %llu failed\n", passed, failed);
