@@ -71,6 +71,11 @@ struct lin_search {
     uint64_t *zobrist;
     struct lin_frame *stack;
     uint32_t depth;
+    /* The search's position, besides the stack. */
+    uint64_t state;
+    uint64_t hash;     /* Zobrist hash of the known ops placed */
+    uint32_t required; /* known ops not yet placed */
+    bool unknown_pass; /* trying ops of unknown outcome at this level */
     /* The longest prefix seen: ops in order, and the state after it. */
     uint32_t *best;
     uint32_t best_len;
@@ -226,92 +231,107 @@ static bool cop_pure(const struct cs_cop *c)
  * same; the order only lets a valid history finish sooner, since an info op
  * rarely needs to go early.
  */
+enum lin_action {
+    LIN_PLACED = 1, /* the op went next: start again from the first entry */
+    LIN_SKIP,       /* not this op here: try the next entry */
+    LIN_UNDO,       /* nothing here extends: undo the last choice */
+};
+
+/* lin_try: try to place the op whose call is entry. */
+static int lin_try(struct lin_search *s, struct cs_check_work *w, uint32_t entry)
+{
+    uint32_t i = s->entry_op[entry] >> 1;
+    const struct cs_cop *c = &s->cops[i];
+    if ((bool)c->unknown != s->unknown_pass) return LIN_SKIP;
+    if (++w->steps % LIN_BUDGET_CHECK_STEPS == 0) {
+        int rc = cs_check_work_tick(w, s->memo.memory_bytes + cs_model_memory_bytes(s->m));
+        if (rc) return rc;
+    }
+    uint64_t next;
+    int ok = cs_model_step(s->m, s->state, c, &next);
+    if (ok <= 0) return ok < 0 ? ok : LIN_SKIP;
+    bool pure = cop_pure(c);
+    flip(s, i);
+    s->hash ^= s->zobrist[i];
+    int fresh = cs_memo_insert(&s->memo, s->bits, s->bits_unknown, next,
+                               s->hash ^ cs_check_mix64(next + 0x51ed27u));
+    if (fresh < 0) return fresh;
+    if (!fresh) {
+        flip(s, i);
+        s->hash ^= s->zobrist[i];
+        /* A pure op that could go next leads only to a dead end: so does
+           every other choice here. */
+        return pure ? LIN_UNDO : LIN_SKIP;
+    }
+    struct lin_frame *f = &s->stack[s->depth++];
+    f->state = s->state;
+    f->entry = entry;
+    f->forced = pure;
+    f->unknown_pass = s->unknown_pass;
+    s->state = next;
+    lift(s, entry);
+    s->required -= !c->unknown;
+    if (s->depth > s->best_len) record_best(s, s->state);
+    s->unknown_pass = false;
+    /* A pure op changed neither the state nor what the ops still pending
+       can do: no new dead end. Otherwise undo it at once if it made one. */
+    if (s->required == 0 || pure || !lin_dead_end(s, s->state)) return LIN_PLACED;
+    return LIN_UNDO;
+}
+
+/* lin_undo: pop choices up to and including the last one that had
+ * alternatives; *entry becomes the entry after it. False once none is left. */
+static bool lin_undo(struct lin_search *s, uint32_t *entry)
+{
+    struct lin_frame f;
+    do {
+        if (s->depth == 0) return false;
+        f = s->stack[--s->depth];
+        if (s->depth < s->best_low) s->best_low = s->depth;
+        uint32_t j = s->entry_op[f.entry] >> 1;
+        s->state = f.state;
+        flip(s, j);
+        s->hash ^= s->zobrist[j];
+        unlift(s, f.entry);
+        s->required += !s->cops[j].unknown;
+    } while (f.forced);
+    s->unknown_pass = f.unknown_pass;
+    *entry = s->next[f.entry];
+    return true;
+}
+
 static int lin_search_run(struct lin_search *s, struct cs_check_work *w, uint64_t state)
 {
     const uint32_t head = 0;
-    uint32_t required = s->known;
-    uint64_t hash = 0;
-    bool unknown_pass = false;
+    s->required = s->known;
+    s->hash = 0;
+    s->unknown_pass = false;
+    s->state = state;
     s->best_state = state;
     uint32_t entry = s->next[head];
     for (;;) {
-        if (required == 0) return CS_VERDICT_VALID;
+        if (s->required == 0) return CS_VERDICT_VALID;
         CS_DEBUG_ASSERT(entry != 2 * s->n + 1);
-        uint32_t eo = s->entry_op[entry];
-        uint32_t i = eo >> 1;
-        if ((eo & 1u) != 0 && !unknown_pass) {
-            unknown_pass = true;
+        int action;
+        if ((s->entry_op[entry] & 1u) == 0) {
+            action = lin_try(s, w, entry);
+            if (action < 0) return action;
+        } else if (!s->unknown_pass) {
+            /* First return reached in the known pass: now the unknown ops. */
+            s->unknown_pass = true;
+            action = LIN_PLACED;
+        } else {
+            /* A return whose op is not placed, after both passes: nothing
+               placed so far extends past it. */
+            action = LIN_UNDO;
+        }
+        if (action == LIN_PLACED) {
             entry = s->next[head];
-            continue;
+        } else if (action == LIN_SKIP) {
+            entry = s->next[entry];
+        } else if (!lin_undo(s, &entry)) {
+            return CS_VERDICT_INVALID;
         }
-        if ((eo & 1u) == 0) {
-            const struct cs_cop *c = &s->cops[i];
-            if ((bool)c->unknown != unknown_pass) {
-                entry = s->next[entry];
-                continue;
-            }
-            if (++w->steps % LIN_BUDGET_CHECK_STEPS == 0) {
-                int rc = cs_check_work_tick(w, s->memo.memory_bytes + cs_model_memory_bytes(s->m));
-                if (rc) return rc;
-            }
-            uint64_t next;
-            int ok = cs_model_step(s->m, state, c, &next);
-            if (ok < 0) return ok;
-            if (ok) {
-                bool pure = cop_pure(c);
-                flip(s, i);
-                hash ^= s->zobrist[i];
-                int fresh = cs_memo_insert(&s->memo, s->bits, s->bits_unknown, next,
-                                           hash ^ cs_check_mix64(next + 0x51ed27u));
-                if (fresh < 0) return fresh;
-                if (fresh) {
-                    struct lin_frame *f = &s->stack[s->depth++];
-                    f->state = state;
-                    f->entry = entry;
-                    f->forced = pure;
-                    f->unknown_pass = unknown_pass;
-                    state = next;
-                    lift(s, entry);
-                    required -= !c->unknown;
-                    if (s->depth > s->best_len) record_best(s, state);
-                    unknown_pass = false;
-                    entry = s->next[head];
-                    /* A pure op changed neither the state nor what the
-                       writes still pending can do: no new dead end. */
-                    if (required == 0 || pure || !lin_dead_end(s, state)) continue;
-                    goto backtrack; /* undo the op just placed, try the next */
-                }
-                flip(s, i);
-                hash ^= s->zobrist[i];
-                /* A pure op that could go next leads only to a dead end: so
-                   does every other choice here. */
-                if (!pure) {
-                    entry = s->next[entry];
-                    continue;
-                }
-            } else {
-                entry = s->next[entry];
-                continue;
-            }
-        }
-        /* A return whose op is not placed, after both passes (or a pure dead
-           end): nothing placed so far extends past it. Undo choices up to
-           the last one that had alternatives, and try its next one. */
-    backtrack:;
-        struct lin_frame f;
-        do {
-            if (s->depth == 0) return CS_VERDICT_INVALID;
-            f = s->stack[--s->depth];
-            if (s->depth < s->best_low) s->best_low = s->depth;
-            uint32_t j = s->entry_op[f.entry] >> 1;
-            state = f.state;
-            flip(s, j);
-            hash ^= s->zobrist[j];
-            unlift(s, f.entry);
-            required += !s->cops[j].unknown;
-        } while (f.forced);
-        unknown_pass = f.unknown_pass;
-        entry = s->next[f.entry];
     }
 }
 
