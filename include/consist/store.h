@@ -334,6 +334,25 @@ int cs_store_log_snapshot_load(struct cs_store_log *log, uint64_t group_id,
                                struct cs_store_log_snapshot *out);
 void cs_store_log_snapshot_free(struct cs_store_log_snapshot *snapshot);
 
+/* Everything a group restarts from, owned until cs_store_log_restore_free. */
+struct cs_store_log_restore {
+    struct cs_raft_restore restore; /* for cs_raft_new; its pointers point below */
+    struct cs_store_log_snapshot snapshot;
+    struct cs_raft_entry *entries;
+    uint8_t *bytes;
+};
+
+/*
+ * cs_store_log_restore_load: group's durable state as a struct
+ * cs_raft_restore: its hard state (zero if none), its latest snapshot
+ * (index 0 and no data if none) and every entry after it. Returns 0;
+ * CS_ESTATE (the log was compacted past the snapshot without one: Raft could
+ * not restart from it); CS_ECORRUPT; CS_EIO; CS_ENOMEM. out is overwritten.
+ */
+int cs_store_log_restore_load(struct cs_store_log *log, uint64_t group_id,
+                              struct cs_store_log_restore *out);
+void cs_store_log_restore_free(struct cs_store_log_restore *restore);
+
 /*
  * cs_store_log_sync: make every write since the last sync, of every group, durable
  * with one commit (LMDB) or one write + fdatasync (WAL). Returns 0 once they

@@ -343,6 +343,76 @@ int cs_store_log_snapshot_load(struct cs_store_log *log, uint64_t group_id,
     return rc;
 }
 
+void cs_store_log_restore_free(struct cs_store_log_restore *restore)
+{
+    cs_store_log_snapshot_free(&restore->snapshot);
+    free(restore->entries);
+    free(restore->bytes);
+    *restore = (struct cs_store_log_restore){0};
+}
+
+/* Append one read chunk to the restore's entries (data copied into one buffer). */
+static int log_restore_take(struct cs_store_log_restore *out, size_t *bytes_len,
+                            const struct cs_store_log_entries *chunk)
+{
+    size_t n = out->restore.entries_len;
+    struct cs_raft_entry *entries = realloc(out->entries, (n + chunk->len) * sizeof *entries);
+    if (entries == NULL) return CS_ENOMEM;
+    out->entries = entries;
+    uint8_t *bytes = realloc(out->bytes, *bytes_len + chunk->bytes_len + 1);
+    if (bytes == NULL) return CS_ENOMEM;
+    out->bytes = bytes;
+    memcpy(bytes + *bytes_len, chunk->bytes, chunk->bytes_len);
+    for (size_t i = 0; i < chunk->len; i++) {
+        entries[n + i] = chunk->entries[i];
+        entries[n + i].data = NULL; /* offsets fixed once the buffer stops moving */
+    }
+    *bytes_len += chunk->bytes_len;
+    out->restore.entries_len = n + chunk->len;
+    return 0;
+}
+
+int cs_store_log_restore_load(struct cs_store_log *log, uint64_t group_id,
+                              struct cs_store_log_restore *out)
+{
+    *out = (struct cs_store_log_restore){0};
+    int rc = cs_store_log_hard_state_load(log, group_id, &out->restore.hard_state);
+    if (rc == CS_ENOTFOUND) rc = 0;
+    if (rc == 0) rc = cs_store_log_snapshot_load(log, group_id, &out->snapshot);
+    if (rc == CS_ENOTFOUND) rc = 0;
+    if (rc != 0) return rc;
+    uint64_t first, last;
+    cs_store_log_bounds(log, group_id, &first, &last);
+    if (first != out->snapshot.meta.index + 1) {
+        cs_store_log_restore_free(out);
+        return CS_ESTATE;
+    }
+    size_t bytes_len = 0;
+    for (uint64_t lo = first; lo <= last && rc == 0;) {
+        struct cs_store_log_entries chunk;
+        rc = cs_store_log_read(log, group_id, lo, last + 1, SIZE_MAX, &chunk);
+        if (rc != 0) break;
+        rc = log_restore_take(out, &bytes_len, &chunk);
+        lo += chunk.len;
+        cs_store_log_entries_free(&chunk);
+    }
+    if (rc != 0) {
+        cs_store_log_restore_free(out);
+        return rc;
+    }
+    size_t pos = 0;
+    for (size_t i = 0; i < out->restore.entries_len; i++) {
+        out->entries[i].data = out->bytes + pos;
+        pos += out->entries[i].data_len;
+    }
+    CS_ASSERT(pos == bytes_len);
+    CS_ASSERT(out->restore.entries_len == last - first + 1);
+    out->restore.snapshot =
+        (struct cs_raft_snapshot){out->snapshot.meta, out->snapshot.data_len, out->snapshot.data};
+    out->restore.entries = out->entries;
+    return 0;
+}
+
 int cs_store_log_sync(struct cs_store_log *log)
 {
     return log->backend->ops->sync(log->backend);

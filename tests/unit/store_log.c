@@ -424,6 +424,47 @@ CS_TEST(lmdb_full_map_fails_the_log)
     CS_CHECK(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
 }
 
+/* A group's whole durable state as a struct cs_raft_restore, across read chunks. */
+CS_TEST(restore_load)
+{
+    struct fx f;
+    fx_init(&f);
+    struct cs_store_log_restore r;
+    CS_CHECK_OK(cs_store_log_restore_load(f.log, 1, &r)); /* a group never seen */
+    CS_CHECK(r.restore.entries_len == 0 && r.restore.snapshot.meta.index == 0);
+    cs_store_log_restore_free(&r);
+    size_t n = CS_STORE_LOG_READ_ENTRIES_MAX + 100;
+    uint64_t last = 0;
+    for (uint64_t lo = 1; lo <= n; lo += 50) {
+        append_range(&f, 1, lo, lo + 49, 2);
+        last = lo + 49;
+    }
+    struct cs_raft_snapshot s = make_snap(30, 2, "state at 30");
+    CS_CHECK_OK(cs_store_log_snapshot_save(f.log, 1, &s));
+    CS_CHECK_OK(cs_store_log_hard_state_save(f.log, 1, &(struct cs_raft_hard_state){2, 1, 40}));
+    CS_CHECK_OK(cs_store_log_sync(f.log));
+    fx_crash(&f);
+    CS_CHECK_OK(cs_store_log_restore_load(f.log, 1, &r));
+    CS_CHECK(r.restore.hard_state.term == 2 && r.restore.hard_state.commit == 40);
+    CS_CHECK_EQ(r.restore.snapshot.meta.index, 30);
+    CS_CHECK(r.restore.snapshot.data_len == 11 &&
+             memcmp(r.restore.snapshot.data, "state at 30", 11) == 0);
+    CS_CHECK_EQ(r.restore.entries_len, last - 30); /* more than one read's worth */
+    CS_CHECK(r.restore.entries_len > CS_STORE_LOG_READ_ENTRIES_MAX);
+    for (size_t i = 0; i < r.restore.entries_len; i++) {
+        char want[32];
+        int len = snprintf(want, sizeof want, "g1-i%zu-t2", 31 + i);
+        CS_CHECK_EQ_U64(r.restore.entries[i].index, 31 + i);
+        CS_CHECK(r.restore.entries[i].data_len == (uint32_t)len);
+        CS_CHECK_MEM(r.restore.entries[i].data, want, (size_t)len);
+    }
+    cs_store_log_restore_free(&r);
+    /* Compacted past the snapshot: Raft could not restart from it. */
+    CS_CHECK_OK(cs_store_log_compact(f.log, 1, 35));
+    CS_CHECK_RC(cs_store_log_restore_load(f.log, 1, &r), CS_ESTATE);
+    fx_free(&f);
+}
+
 CS_TEST(open_rejects_bad_options)
 {
     struct cs_store_log *log;
@@ -486,6 +527,7 @@ BOTH(compact_term_and_read_ranges)
 BOTH(hard_state_save_load)
 BOTH(snapshot_save_load_and_compaction)
 BOTH(group_and_read_limits)
+BOTH(restore_load)
 
 CS_TEST_MAIN(CS_CASE(append_read_sync_crash_lmdb), CS_CASE(append_read_sync_crash_wal),
              CS_CASE(append_replaces_suffix_and_truncate_lmdb),
@@ -494,6 +536,7 @@ CS_TEST_MAIN(CS_CASE(append_read_sync_crash_lmdb), CS_CASE(append_read_sync_cras
              CS_CASE(compact_term_and_read_ranges_wal), CS_CASE(hard_state_save_load_lmdb),
              CS_CASE(hard_state_save_load_wal), CS_CASE(snapshot_save_load_and_compaction_lmdb),
              CS_CASE(snapshot_save_load_and_compaction_wal), CS_CASE(group_and_read_limits_lmdb),
-             CS_CASE(group_and_read_limits_wal), CS_CASE(group_entries_limit),
+             CS_CASE(group_and_read_limits_wal), CS_CASE(restore_load_lmdb),
+             CS_CASE(restore_load_wal), CS_CASE(group_entries_limit),
              CS_CASE(lmdb_full_map_fails_the_log), CS_CASE(open_rejects_bad_options),
              CS_CASE(lmdb_shared_txn_group_commit))
