@@ -208,6 +208,9 @@ int cs_store_count(struct cs_store_txn *txn, enum cs_store_db db, uint64_t *out)
 #define CS_STORE_LOG_SEGMENT_BYTES_MIN     (64u << 10)
 #define CS_STORE_LOG_SEGMENT_BYTES_MAX     (1u << 30)
 #define CS_STORE_LOG_SEGMENT_BYTES_DEFAULT (64u << 20)
+/* WAL: entry data bytes cached in memory, all groups together. */
+#define CS_STORE_LOG_CACHE_BYTES_DEFAULT (1ull << 30)
+#define CS_STORE_LOG_CACHE_BYTES_MAX     (64ull << 30)
 /* Segments a WAL directory may hold. */
 #define CS_STORE_LOG_SEGMENTS_MAX 4096
 
@@ -223,6 +226,10 @@ struct cs_store_log_options {
     struct cs_store *store; /* LMDB: the node's store, not owned, outlives the log */
     const char *dir;        /* WAL: directory of segments and snapshots; created if missing */
     uint64_t segment_bytes; /* WAL: 0 -> CS_STORE_LOG_SEGMENT_BYTES_DEFAULT */
+    /* WAL: appends past this many cached entry bytes (all groups) are
+     * CS_ENOSPACE until compaction frees some; 0 -> CS_STORE_LOG_CACHE_BYTES_DEFAULT,
+     * at most CS_STORE_LOG_CACHE_BYTES_MAX. Recovery loads what is there. */
+    uint64_t cache_bytes_max;
 };
 
 /*
@@ -245,13 +252,12 @@ void cs_store_log_close(struct cs_store_log *log);
  * [first_index, last_index + 1]. Returns 0; CS_EINVAL (not contiguous, a gap,
  * len 0, data NULL with a length); CS_ERANGE (entries[0].index at or below
  * the compaction point); CS_ETOOBIG (an entry past CS_RAFT_ENTRY_BYTES_MAX);
- * CS_ENOSPACE (CS_STORE_LOG_GROUPS_MAX or CS_STORE_LOG_GROUP_ENTRIES_MAX, or
- * the store's map); CS_EBUSY (LMDB: the store has another transaction open);
- * CS_EIO; CS_ENOMEM. After a refusal for an argument or a limit nothing has
- * changed. FAILED STATE (every writing call): after CS_EIO, CS_ENOMEM or a
- * full map in the middle of a write, the log store is failed: every later
- * write and sync returns that error (reads may too); close and reopen to
- * recover the last synced state.
+ * CS_ENOSPACE (CS_STORE_LOG_GROUPS_MAX, CS_STORE_LOG_GROUP_ENTRIES_MAX, the
+ * WAL's cache_bytes_max, or the store's map); CS_EBUSY (LMDB: the store has another transaction
+ * open); CS_EIO; CS_ENOMEM. After a refusal for an argument or a limit nothing has changed. FAILED
+ * STATE (every writing call): after CS_EIO, CS_ENOMEM or a full map in the middle of a write, the
+ * log store is failed: every later write and sync returns that error (reads may too); close and
+ * reopen to recover the last synced state.
  */
 int cs_store_log_append(struct cs_store_log *log, uint64_t group_id,
                         const struct cs_raft_entry *entries, size_t len);

@@ -75,6 +75,7 @@ struct log_group {
     bool has_hard_state;
     struct cs_raft_hard_state hard_state;
     uint64_t snapshot_index; /* 0: none */
+    uint64_t cached_bytes;   /* WAL only: data bytes of the cached entries */
     /* WAL only: entries compact_index+1 .. last_index at entries[head ..]. */
     struct wal_entry *entries;
     size_t head;
@@ -98,8 +99,8 @@ struct log_backend;
 
 int store_log_lmdb_open(struct cs_store *store, struct log_groups *groups,
                         struct log_backend **out);
-int store_wal_open(const char *dir, uint64_t segment_bytes, struct log_groups *groups,
-                   struct log_backend **out);
+int store_wal_open(const char *dir, uint64_t segment_bytes, uint64_t cache_bytes_max,
+                   struct log_groups *groups, struct log_backend **out);
 
 /*
  * store_wal_replay_image: recovery of one segment image from memory into groups,

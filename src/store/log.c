@@ -159,11 +159,13 @@ int cs_store_log_open(const struct cs_store_log_options *options, struct cs_stor
     case CS_STORE_LOG_BACKEND_WAL: {
         uint64_t seg =
             options->segment_bytes ? options->segment_bytes : CS_STORE_LOG_SEGMENT_BYTES_DEFAULT;
+        uint64_t cache =
+            options->cache_bytes_max ? options->cache_bytes_max : CS_STORE_LOG_CACHE_BYTES_DEFAULT;
         if (options->dir == NULL || seg < CS_STORE_LOG_SEGMENT_BYTES_MIN ||
-            seg > CS_STORE_LOG_SEGMENT_BYTES_MAX)
+            seg > CS_STORE_LOG_SEGMENT_BYTES_MAX || cache > CS_STORE_LOG_CACHE_BYTES_MAX)
             rc = CS_EINVAL;
         else
-            rc = store_wal_open(options->dir, seg, &log->groups, &log->backend);
+            rc = store_wal_open(options->dir, seg, cache, &log->groups, &log->backend);
         break;
     }
     default:

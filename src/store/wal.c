@@ -56,6 +56,7 @@ struct wal {
     int dir_fd;
     int fd; /* the last segment, open for appending */
     uint64_t segment_bytes;
+    uint64_t cache_bytes_max; /* appends past this many cached bytes are refused */
     uint64_t file_bytes;      /* bytes of the last segment written to the file */
     struct wal_segment *segs; /* oldest first; the last is being appended to */
     size_t segs_len;
@@ -89,8 +90,10 @@ static struct wal_entry *wal_at(struct log_group *g, uint64_t index)
 static void wal_mem_truncate(struct log_group *g, uint64_t last)
 {
     CS_ASSERT(last >= g->compact_index);
-    for (uint64_t i = last + 1; i <= g->last_index; i++)
+    for (uint64_t i = last + 1; i <= g->last_index; i++) {
+        g->cached_bytes -= wal_at(g, i)->data_len;
         free(wal_at(g, i)->data);
+    }
     if (last < g->last_index) g->last_index = last;
     if (g->last_index == g->compact_index) g->head = 0;
 }
@@ -104,8 +107,10 @@ static void wal_mem_compact(struct log_group *g, uint64_t upto, uint64_t term)
         g->last_index = upto;
         g->head = 0;
     } else {
-        for (uint64_t i = g->compact_index + 1; i <= upto; i++)
+        for (uint64_t i = g->compact_index + 1; i <= upto; i++) {
+            g->cached_bytes -= wal_at(g, i)->data_len;
             free(wal_at(g, i)->data);
+        }
         g->head += upto - g->compact_index;
     }
     g->compact_index = upto;
@@ -138,6 +143,7 @@ static int wal_mem_push(struct log_group *g, uint64_t term, uint8_t type, const 
         memcpy(copy, data, data_len);
     }
     g->entries[g->head + n] = (struct wal_entry){term, type, data_len, copy};
+    g->cached_bytes += data_len;
     g->last_index++;
     return 0;
 }
@@ -439,6 +445,15 @@ static int wal_append(struct log_backend *b, struct log_group *g,
 {
     struct wal *w = wal_of(b);
     if (w->failed != 0) return w->failed;
+    /* The cache after this append: all groups, less the suffix it replaces. */
+    uint64_t cached = 0, adding = 0;
+    for (size_t i = 0; i < w->groups->len; i++)
+        cached += w->groups->items[i].cached_bytes;
+    for (uint64_t i = entries[0].index; i <= g->last_index; i++)
+        cached -= wal_at(g, i)->data_len;
+    for (size_t i = 0; i < len; i++)
+        adding += entries[i].data_len;
+    if (cached + adding > w->cache_bytes_max) return CS_ENOSPACE;
     size_t pending_len = w->pending.len;
     bool flushed = false;
     int rc = wal_seg_note(&w->segs[w->segs_len - 1], g->id, entries[len - 1].index);
@@ -767,8 +782,8 @@ static int wal_recover(struct wal *w)
     return rc;
 }
 
-int store_wal_open(const char *dir, uint64_t segment_bytes, struct log_groups *groups,
-                   struct log_backend **out)
+int store_wal_open(const char *dir, uint64_t segment_bytes, uint64_t cache_bytes_max,
+                   struct log_groups *groups, struct log_backend **out)
 {
     if (strlen(dir) + 40 >= WAL_PATH_BYTES_MAX) return CS_EINVAL;
     int rc = store_mkdir_durable(dir);
@@ -778,6 +793,7 @@ int store_wal_open(const char *dir, uint64_t segment_bytes, struct log_groups *g
     w->base.ops = &wal_ops;
     memcpy(w->dir, dir, strlen(dir) + 1);
     w->segment_bytes = segment_bytes;
+    w->cache_bytes_max = cache_bytes_max;
     w->groups = groups;
     w->fd = -1;
     cs_buf_init(&w->pending, WAL_PENDING_BYTES_MAX);

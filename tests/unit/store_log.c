@@ -465,6 +465,36 @@ CS_TEST(restore_load)
     fx_free(&f);
 }
 
+/* The WAL's cache of entry bytes (all groups) holds cache_bytes_max, not one more;
+ * a replaced suffix and a compaction give their bytes back. */
+CS_TEST(wal_cache_bytes_limit)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/cs_store_log_XXXXXX");
+    CS_CHECK(mkdtemp(dir) != NULL);
+    struct cs_store_log_options o = {
+        .backend = CS_STORE_LOG_BACKEND_WAL, .dir = dir, .cache_bytes_max = 4096};
+    struct cs_store_log *log;
+    CS_CHECK_OK(cs_store_log_open(&o, &log));
+    static uint8_t data[1024];
+    struct cs_raft_entry e[2] = {{1, 1, 0, 1024, data}, {1, 2, 0, 1024, data}};
+    CS_CHECK_OK(cs_store_log_append(log, 1, e, 2));
+    e[0].index = 1; /* group 2: another 2048 bytes reaches the limit exactly */
+    e[1].index = 2;
+    CS_CHECK_OK(cs_store_log_append(log, 2, e, 2));
+    struct cs_raft_entry one = {1, 3, 0, 1, data};
+    CS_CHECK_RC(cs_store_log_append(log, 1, &one, 1), CS_ENOSPACE);
+    one = (struct cs_raft_entry){2, 2, 0, 1024, data}; /* replaces entry 2: same bytes */
+    CS_CHECK_OK(cs_store_log_append(log, 1, &one, 1));
+    CS_CHECK_OK(cs_store_log_compact(log, 1, 1));
+    one = (struct cs_raft_entry){2, 3, 0, 1024, data};
+    CS_CHECK_OK(cs_store_log_append(log, 1, &one, 1));
+    cs_store_log_close(log);
+    o.cache_bytes_max = CS_STORE_LOG_CACHE_BYTES_MAX + 1;
+    CS_CHECK_RC(cs_store_log_open(&o, &log), CS_EINVAL);
+    CS_CHECK(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
+}
+
 CS_TEST(open_rejects_bad_options)
 {
     struct cs_store_log *log;
@@ -538,5 +568,5 @@ CS_TEST_MAIN(CS_CASE(append_read_sync_crash_lmdb), CS_CASE(append_read_sync_cras
              CS_CASE(snapshot_save_load_and_compaction_wal), CS_CASE(group_and_read_limits_lmdb),
              CS_CASE(group_and_read_limits_wal), CS_CASE(restore_load_lmdb),
              CS_CASE(restore_load_wal), CS_CASE(group_entries_limit),
-             CS_CASE(lmdb_full_map_fails_the_log), CS_CASE(open_rejects_bad_options),
-             CS_CASE(lmdb_shared_txn_group_commit))
+             CS_CASE(lmdb_full_map_fails_the_log), CS_CASE(wal_cache_bytes_limit),
+             CS_CASE(open_rejects_bad_options), CS_CASE(lmdb_shared_txn_group_commit))
