@@ -131,6 +131,8 @@ struct h_cluster {
     uint64_t crashes;
     bool contract_unchecked; /* skip the persistence contract check (to show the others) */
     uint64_t conf_changes;   /* proposed and accepted by a leader */
+    uint64_t msgs_sent;      /* messages handed to the network */
+    uint64_t fsyncs;         /* Ready batches that wrote to disk (one sync each) */
     uint64_t transfers;
     char violation[256];
 };
@@ -533,6 +535,8 @@ static H_UNUSED bool h_ready_once(struct h_cluster *c, struct h_node *n)
         }
         d->hs = rd.hard_state;
     }
+    c->fsyncs += rd.snapshot || rd.entries_len || rd.hard_state_changed;
+    c->msgs_sent += rd.msgs_len;
     for (size_t k = 0; k < rd.msgs_len; k++) { /* 4. send, after checking the contract */
         h_check_contract(c, n, &rd.msgs[k]);
         h_send(c, &rd.msgs[k]);
