@@ -115,6 +115,9 @@ struct cs_store_options {
     const char *dir;        /* the environment's directory; created if missing */
     uint64_t map_bytes;     /* initial map; 0: CS_STORE_MAP_BYTES_DEFAULT */
     uint64_t map_bytes_max; /* growth stops here; 0: CS_STORE_MAP_BYTES_MAX */
+    /* Bytes of writes one transaction may journal; 0: CS_STORE_TXN_BYTES_MAX, which
+     * is also the most allowed. A write past it is CS_ETOOBIG. */
+    uint64_t txn_bytes_max;
     /*
      * The long-key hash; NULL for the built-in one. Tests set a weak hash to
      * force collisions. It is part of the on-disk format: every open of one
@@ -127,9 +130,9 @@ struct cs_store_options {
  * cs_store_open: open (creating if needed) the environment in options->dir.
  * Returns 0 and *out; CS_EINVAL (bad options: no dir, map_bytes outside
  * [CS_STORE_MAP_BYTES_MIN, map_bytes_max], map_bytes_max past
- * CS_STORE_MAP_BYTES_MAX); CS_EVERSION (an environment of another format);
- * CS_EIO (the directory or LMDB files cannot be opened); CS_ENOMEM.
- * Free with cs_store_close.
+ * CS_STORE_MAP_BYTES_MAX, txn_bytes_max past CS_STORE_TXN_BYTES_MAX); CS_EVERSION (an environment
+ * of another format); CS_EIO (the directory or LMDB files cannot be opened); CS_ENOMEM. Free with
+ * cs_store_close.
  */
 int cs_store_open(const struct cs_store_options *options, struct cs_store **out);
 
@@ -161,8 +164,8 @@ void cs_store_abort(struct cs_store_txn *txn);
 /*
  * cs_store_put: set key -> value (both copied) in db. Returns 0;
  * CS_ETOOBIG (key empty or past CS_STORE_KEY_BYTES_MAX, value past
- * CS_STORE_VALUE_BYTES_MAX, or the transaction's writes past
- * CS_STORE_TXN_BYTES_MAX); CS_EINVAL (unknown db, read-only txn);
+ * CS_STORE_VALUE_BYTES_MAX, or the transaction's writes past txn_bytes_max;
+ * the transaction is unharmed); CS_EINVAL (unknown db, read-only txn);
  * CS_ENOSPACE (map at map_bytes_max, or CS_STORE_COLLISIONS_MAX long keys
  * share a hash); CS_ECORRUPT; CS_EIO; CS_ENOMEM. After CS_ENOSPACE, CS_EIO or
  * CS_ECORRUPT the transaction is failed: only cs_store_abort is useful.

@@ -39,6 +39,7 @@ struct cs_store {
     MDB_dbi dbis[CS_STORE_DB_COUNT];
     uint64_t map_bytes;
     uint64_t map_bytes_max;
+    uint64_t txn_bytes_max;
     uint64_t (*hash)(const void *key, size_t key_len);
     struct cs_store_txn *open_txn; /* at most one */
 };
@@ -172,8 +173,9 @@ int cs_store_open(const struct cs_store_options *options, struct cs_store **out)
     uint64_t map_max = options->map_bytes_max ? options->map_bytes_max : CS_STORE_MAP_BYTES_MAX;
     uint64_t map = options->map_bytes ? options->map_bytes : CS_STORE_MAP_BYTES_DEFAULT;
     if (map > map_max && options->map_bytes == 0) map = map_max;
+    uint64_t txn_max = options->txn_bytes_max ? options->txn_bytes_max : CS_STORE_TXN_BYTES_MAX;
     if (options->dir == NULL || map_max > CS_STORE_MAP_BYTES_MAX || map < CS_STORE_MAP_BYTES_MIN ||
-        map > map_max)
+        map > map_max || txn_max > CS_STORE_TXN_BYTES_MAX)
         return CS_EINVAL;
     int rc = store_mkdir_durable(options->dir);
     if (rc != 0) return rc;
@@ -181,6 +183,7 @@ int cs_store_open(const struct cs_store_options *options, struct cs_store **out)
     struct cs_store *store = calloc(1, sizeof *store);
     if (store == NULL) return CS_ENOMEM;
     store->map_bytes_max = map_max;
+    store->txn_bytes_max = txn_max;
     store->hash = options->long_key_hash ? options->long_key_hash : store_hash_default;
     rc = mdb_env_create(&store->env);
     if (rc == 0) rc = mdb_env_set_maxdbs(store->env, CS_STORE_DB_COUNT);
@@ -243,7 +246,7 @@ int cs_store_txn_begin(struct cs_store *store, bool read_only, struct cs_store_t
     }
     txn->store = store;
     txn->read_only = read_only;
-    cs_buf_init(&txn->journal, (size_t)CS_STORE_TXN_BYTES_MAX);
+    cs_buf_init(&txn->journal, (size_t)store->txn_bytes_max);
     store->open_txn = txn;
     *out = txn;
     return 0;

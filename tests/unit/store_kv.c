@@ -450,6 +450,30 @@ CS_TEST(absent_long_bound_with_real_hash)
     tmpdir_free();
 }
 
+/* A transaction journals at most txn_bytes_max bytes (each write: 10 bytes of header,
+ * the key, the value); past it the write is refused and the transaction still commits. */
+CS_TEST(txn_bytes_limit)
+{
+    const char *dir = tmpdir_new();
+    struct cs_store_options o = {.dir = dir, .txn_bytes_max = 1000};
+    struct cs_store *s;
+    CS_CHECK_OK(cs_store_open(&o, &s));
+    static uint8_t value[1000];
+    struct cs_store_txn *t;
+    CS_CHECK_OK(cs_store_txn_begin(s, false, &t));
+    CS_CHECK_OK(cs_store_put(t, CS_STORE_DB_DATA, "a", 1, value, 989)); /* exactly 1000 */
+    CS_CHECK_RC(cs_store_put(t, CS_STORE_DB_DATA, "b", 1, "", 0), CS_ETOOBIG);
+    CS_CHECK_RC(cs_store_del(t, CS_STORE_DB_DATA, "a", 1), CS_ETOOBIG);
+    CS_CHECK_OK(cs_store_commit(t));
+    size_t n;
+    CS_CHECK_OK(get1(s, CS_STORE_DB_DATA, "a", 1, value, &n));
+    CS_CHECK_EQ(n, 989);
+    cs_store_close(s);
+    o.txn_bytes_max = CS_STORE_TXN_BYTES_MAX + 1;
+    CS_CHECK_RC(cs_store_open(&o, &s), CS_EINVAL);
+    tmpdir_free();
+}
+
 /* The map grows inside one transaction (journal replay) and is capped. */
 CS_TEST(map_grows_then_enospace)
 {
@@ -494,4 +518,5 @@ CS_TEST_MAIN(CS_CASE(commit_is_durable_abort_is_not), CS_CASE(del_get_count_and_
              CS_CASE(open_rejects_bad_options_and_versions), CS_CASE(key_and_value_limits),
              CS_CASE(long_keys_round_trip), CS_CASE(long_key_collisions),
              CS_CASE(iteration_order_and_bounds), CS_CASE(absent_long_bound_starts_at_run_head),
-             CS_CASE(absent_long_bound_with_real_hash), CS_CASE(map_grows_then_enospace))
+             CS_CASE(absent_long_bound_with_real_hash), CS_CASE(txn_bytes_limit),
+             CS_CASE(map_grows_then_enospace))

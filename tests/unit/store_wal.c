@@ -411,6 +411,31 @@ CS_TEST(kill_9_keeps_exactly_what_was_synced)
     }
 }
 
+/* CS_STORE_LOG_SEGMENTS_MAX segments recover; one more is refused. */
+CS_TEST(segments_limit)
+{
+    const char *dir = tmpdir_new();
+    struct cs_buf b;
+    cs_buf_init(&b, 64);
+    char path[128];
+    for (uint64_t seq = 1; seq <= CS_STORE_LOG_SEGMENTS_MAX + 1; seq++) {
+        cs_buf_reset(&b);
+        CS_CHECK_OK(cs_wal_header_encode(seq, &b));
+        if (seq == CS_STORE_LOG_SEGMENTS_MAX + 1) {
+            struct cs_store_log *log = wal_open_ok(dir); /* at the limit */
+            append_one(log, 1, 1, 10);
+            CS_CHECK_OK(cs_store_log_sync(log));
+            cs_store_log_close(log);
+        }
+        seg_path(path, sizeof path, seq);
+        file_write(path, b.data, b.len);
+    }
+    struct cs_store_log *log;
+    CS_CHECK_RC(wal_open_rc(dir, &log), CS_ENOSPACE);
+    cs_buf_free(&b);
+    tmpdir_free();
+}
+
 static int count_record(void *ctx, const struct cs_wal_record *rec)
 {
     struct cs_wal_record *seen = ctx;
@@ -487,4 +512,5 @@ CS_TEST_MAIN(CS_CASE(torn_tail_at_every_offset), CS_CASE(flipped_byte_in_middle_
              CS_CASE(zero_tail_is_torn), CS_CASE(segments_roll_over_and_are_collected),
              CS_CASE(missing_or_torn_middle_segment_is_corrupt),
              CS_CASE(torn_segment_header_is_rewritten), CS_CASE(corrupt_snapshot_file_is_refused),
-             CS_CASE(codec_round_trip_and_refusals), CS_CASE(kill_9_keeps_exactly_what_was_synced))
+             CS_CASE(codec_round_trip_and_refusals), CS_CASE(kill_9_keeps_exactly_what_was_synced),
+             CS_CASE(segments_limit))
