@@ -20,16 +20,18 @@
  * ORDERING. Iteration returns keys in memcmp order (a shorter key first on a
  * common prefix), EXCEPT that long keys sharing their first
  * CS_STORE_KEY_INLINE_BYTES_MAX bytes form one contiguous run, at the place
- * the run belongs in that order, whose members come in hash order. A scan
- * from a bound returns every key >= the bound exactly once; when the bound is
- * a long key that is not stored, the scan starts at the head of the bound's
- * run, so it may also return members of that run below the bound (callers
- * wanting an exact bound compare). Keys up to CS_STORE_KEY_INLINE_BYTES_MAX
- * bytes, and long keys with distinct prefixes, are in exact memcmp order.
+ * the run belongs in that order, whose members come in hash order. Keys up
+ * to CS_STORE_KEY_INLINE_BYTES_MAX bytes, and long keys with distinct
+ * prefixes, are in exact memcmp order. Iterating with after = the key just
+ * returned visits every key once. A scan from a stored key returns what
+ * follows it in this order; a scan from a key that is not stored returns
+ * every key >= it, and when that key is long it starts at the head of its
+ * run, so it may also return run members below it (callers wanting an exact
+ * bound compare).
  *
  * TRANSACTIONS. A store has at most one open transaction at a time (read-only
  * or write) and is used by one thread. Reads in a write transaction see its
- * own writes. Views returned by get and the cursor are valid until the next
+ * own writes. Views returned by get and next are valid until the next
  * put, del, commit or abort in that transaction. A write is durable only once
  * cs_store_commit has returned 0: commit writes and fdatasyncs (LMDB's
  * default, never MDB_NOSYNC). A crash before that loses the whole
@@ -91,7 +93,7 @@ _Static_assert(CS_STORE_VALUE_BYTES_MAX < CS_STORE_TXN_BYTES_MAX, "one value fit
 
 /* The named sub-databases of a node's environment (docs/storage.md). */
 enum cs_store_db {
-    CS_STORE_DB_META = 0,       /* format version and node identity */
+    CS_STORE_DB_META = 0,       /* the store's format version */
     CS_STORE_DB_HARD_STATE = 1, /* group id -> Raft hard state */
     CS_STORE_DB_LOG = 2,        /* (group id, index) -> Raft entry */
     CS_STORE_DB_LOG_META = 3,   /* group id -> compaction point of its log */
