@@ -23,6 +23,7 @@
 #define PEER_READ_BYTES      (64u << 10)
 #define PEER_INBOUND_MAX     64 /* accepted peer connections at once */
 #define PEER_FRAME_BYTES_MAX (CS_RAFT_MSG_BYTES_MAX + 64)
+#define PEER_BACKLOG_MAX     1024 /* frames held for a link that is down */
 
 _Static_assert(PEER_FRAME_BYTES_MAX <= CS_FRAME_PAYLOAD_BYTES_CEILING, "frames fit the codec");
 
@@ -50,7 +51,10 @@ struct peer_link {
     uv_connect_t connect_req;
     uv_timer_t retry_timer;
     uint32_t backoff_ms;
-    size_t queued_bytes;
+    size_t queued_bytes;                          /* submitted to the socket, not yet written */
+    struct peer_write *backlog[PEER_BACKLOG_MAX]; /* waiting for the link, oldest first */
+    uint32_t backlog_head, backlog_len;
+    size_t backlog_bytes;
 };
 
 struct peer_write {
@@ -88,25 +92,79 @@ static void peer_write_done(uv_write_t *req, int status)
     free(w);
 }
 
-/* Queue bytes on a connection (copied). */
-static bool peer_write(struct peer_conn *c, struct peer_link *l, const uint8_t *head,
-                       size_t head_len, const void *body, size_t body_len)
+/* A frame in one allocation (copied), not yet submitted. */
+static struct peer_write *peer_frame_new(struct peer_link *l, const uint8_t *head, size_t head_len,
+                                         const void *body, size_t body_len)
 {
     size_t len = head_len + body_len;
     struct peer_write *w = malloc(sizeof *w + len);
-    if (!w) return false;
+    if (!w) return NULL;
     memcpy(w->bytes, head, head_len);
     if (body_len) memcpy(w->bytes + head_len, body, body_len);
     w->link = l;
     w->len = len;
     w->req.data = w;
-    uv_buf_t buf = uv_buf_init((char *)w->bytes, (unsigned)len);
+    return w;
+}
+
+/* Hand w to the socket; it is freed by peer_write_done (or here on failure). */
+static bool peer_frame_submit(struct peer_conn *c, struct peer_write *w)
+{
+    uv_buf_t buf = uv_buf_init((char *)w->bytes, (unsigned)w->len);
     if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, peer_write_done) != 0) {
         free(w);
         return false;
     }
-    if (l) l->queued_bytes += len;
+    if (w->link) w->link->queued_bytes += w->len;
     return true;
+}
+
+/* Queue bytes on a connection (copied). */
+static bool peer_write(struct peer_conn *c, struct peer_link *l, const uint8_t *head,
+                       size_t head_len, const void *body, size_t body_len)
+{
+    struct peer_write *w = peer_frame_new(l, head, head_len, body, body_len);
+    return w && peer_frame_submit(c, w);
+}
+
+/*
+ * While a link is down its frames wait in a bounded backlog, the oldest
+ * dropped first, and leave in order once the peer's hello arrives. Keeping
+ * the newest matters: the Raft core counts appends it emitted as in flight,
+ * and a follower that never receives the last window of them is not sent
+ * another until it answers (see docs/server.md, "Known issue").
+ */
+static void peer_backlog_drop_oldest(struct peer_link *l)
+{
+    CS_ASSERT(l->backlog_len > 0);
+    struct peer_write *w = l->backlog[l->backlog_head];
+    l->backlog_bytes -= w->len;
+    free(w);
+    l->backlog_head = (l->backlog_head + 1) % PEER_BACKLOG_MAX;
+    l->backlog_len--;
+    l->owner->dropped++;
+}
+
+static void peer_backlog_push(struct peer_link *l, struct peer_write *w)
+{
+    while (l->backlog_len > 0 &&
+           (l->backlog_len == PEER_BACKLOG_MAX || l->backlog_bytes + w->len > SRV_PEER_QUEUE_MAX)) {
+        peer_backlog_drop_oldest(l);
+    }
+    l->backlog[(l->backlog_head + l->backlog_len) % PEER_BACKLOG_MAX] = w;
+    l->backlog_len++;
+    l->backlog_bytes += w->len;
+}
+
+static void peer_backlog_flush(struct peer_link *l)
+{
+    while (l->backlog_len > 0) {
+        struct peer_write *w = l->backlog[l->backlog_head];
+        l->backlog_head = (l->backlog_head + 1) % PEER_BACKLOG_MAX;
+        l->backlog_len--;
+        l->backlog_bytes -= w->len;
+        if (!peer_frame_submit(l->conn, w)) l->owner->dropped++;
+    }
 }
 
 static void peer_conn_free(uv_handle_t *h)
@@ -173,7 +231,9 @@ static bool peer_on_hello(struct peer_conn *c, const struct cs_frame *f)
     if (c->link) {
         c->link->state = PEER_READY;
         c->link->backoff_ms = PEER_BACKOFF_MS_MIN;
-        CS_LOGI("connected to peer %" PRIu64, remote.node_id);
+        CS_LOGI("connected to peer %" PRIu64 " (%u frames waited)", remote.node_id,
+                c->link->backlog_len);
+        peer_backlog_flush(c->link);
     }
     return true;
 }
@@ -290,13 +350,26 @@ bool srv_peers_send(struct srv_peers *p, uint64_t to, uint8_t type, uint64_t gro
     struct peer_link *l = NULL;
     for (uint32_t k = 0; k < p->links_len; k++)
         if (p->links[k].addr.id == to) l = &p->links[k];
-    if (!l || l->state != PEER_READY || l->queued_bytes + len > SRV_PEER_QUEUE_MAX) {
+    uint8_t header[CS_FRAME_HEADER_BYTES];
+    if (!l ||
+        cs_frame_header_encode(header, type, group_id, payload, len, PEER_FRAME_BYTES_MAX) != 0) {
         p->dropped++;
         return false;
     }
-    uint8_t header[CS_FRAME_HEADER_BYTES];
-    if (cs_frame_header_encode(header, type, group_id, payload, len, PEER_FRAME_BYTES_MAX) != 0 ||
-        !peer_write(l->conn, l, header, sizeof header, payload, len)) {
+    if (l->state == PEER_READY && l->queued_bytes + len > SRV_PEER_QUEUE_MAX) {
+        p->dropped++; /* the peer does not keep up: Raft resends what matters */
+        return false;
+    }
+    struct peer_write *w = peer_frame_new(l, header, sizeof header, payload, len);
+    if (!w) {
+        p->dropped++;
+        return false;
+    }
+    if (l->state != PEER_READY) {
+        peer_backlog_push(l, w);
+        return true;
+    }
+    if (!peer_frame_submit(l->conn, w)) {
         p->dropped++;
         return false;
     }

@@ -2,7 +2,8 @@
 # server_basic.sh: real consistd processes on 127.0.0.1, driven by redis-cli.
 # One node: SET/GET/INCR/DEL/MGET/MSET/CAS round trips and Redis-shaped errors.
 # Three nodes: a leader is elected, a write on each follower is forwarded and
-# read back on the leader. kill -9 of every node, restart: all data is there.
+# read back on the leader. kill -9 of every node, restart: all data is there;
+# a node down for 40 writes catches up by snapshot (snapshot-every 16).
 # Garbage and an oversized bulk length on the RESP port: -ERR protocol error,
 # the connection closes, the server stays up. Every wait is bounded.
 set -u
@@ -33,7 +34,8 @@ start() { # start I N: node I of an N-node cluster
     local i=$1 n=$2 peers=() j
     for ((j = 1; j <= n; j++)); do [ "$j" != "$i" ] && peers+=(--peer "$j" "127.0.0.1:$((base + 5 + j))"); done
     "$BIN" --node-id "$i" --port $((base + i)) --peer-port $((base + 5 + i)) --dir "$dir/n$n-$i" \
-        --election-timeout-ms 300 --heartbeat-interval-ms 50 "${peers[@]}" >>"$dir/n$n-$i.log" 2>&1 &
+        --election-timeout-ms 300 --heartbeat-interval-ms 50 --snapshot-every 16 "${peers[@]}" \
+        >>"$dir/n$n-$i.log" 2>&1 &
     pids+=($!)
 } 2>/dev/null
 wait_leader() { # wait_leader PORT...: until one node says it leads (at most ~10 s)
@@ -136,6 +138,16 @@ for i in 1 2 3; do start $i 3; done
 L=$(wait_leader $((base + 1)) $((base + 2)) $((base + 3))) || { echo "FAIL: no leader after restart"; exit 1; }
 wait_known $((base + 1)) $((base + 2)) $((base + 3)) || echo "FAIL: followers never learned the leader"
 for i in 1 2 3; do expect "val1 val2 val3 3" -- $((base + i)) mget key1 key2 key3 c3; done
+# a node that misses 40 writes while down catches up (by snapshot: the leader compacts every 16)
+down=1; [ "$L" = $((base + 1)) ] && down=2
+kill -9 "${pids[$((4 + down))]}"; wait "${pids[$((4 + down))]}" 2>/dev/null
+for ((k = 0; k < 40; k++)); do R $L mset "m$k" "$k" "n$k" "$k" >/dev/null; done
+start $down 3
+want=$(R $L dbsize)
+[ "$want" -ge 84 ] || echo "FAIL: leader dbsize $want < 84"
+for ((t = 0; t < 100; t++)); do [ "$(R $((base + down)) dbsize)" = "$want" ] && break; sleep 0.1; done
+expect "$want" -- $((base + down)) dbsize
+R $((base + down)) info | grep -q '^raft_snapshot_index:[1-9]' || { echo "FAIL: no snapshot on the restarted node"; fails=$((fails + 1)); }
 
 if [ $fails -ne 0 ]; then echo "$fails failure(s)"; tail -n 5 "$dir"/*.log; exit 1; fi
 echo "all ok"

@@ -23,10 +23,10 @@ base=$((18000 + ($$ % 300) * 10))
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
-wait_up() { # until up prints its banner (at most ~30 s)
+wait_up() { # wait_up FILE: until up prints its banner there (at most ~30 s)
     local t
     for ((t = 0; t < 300; t++)); do
-        grep -q "^consist cluster up:" "$dir/up.out" 2>/dev/null && return 0
+        grep -q "^consist cluster up:" "$1" 2>/dev/null && return 0
         kill -0 "$up_pid" 2>/dev/null || return 1
         sleep 0.1
     done
@@ -35,7 +35,7 @@ wait_up() { # until up prints its banner (at most ~30 s)
 
 "$CONSIST" cluster up -n 3 --dir "$dir/c" --base-port $base --bin "$BIN" >"$dir/up.out" 2>&1 &
 up_pid=$!
-wait_up || { fail "cluster up did not come up"; cat "$dir/up.out"; exit 1; }
+wait_up "$dir/up.out" || { fail "cluster up did not come up"; cat "$dir/up.out"; exit 1; }
 grep -q "redis-cli -p $base" "$dir/up.out" || fail "no connect hint: $(cat "$dir/up.out")"
 "$CONSIST" cluster status --dir "$dir/c" >"$dir/status.out" || fail "status exit $?"
 [ "$(awk 'NR > 1 && ($4 == "leader" || $4 == "follower")' "$dir/status.out" | wc -l)" = 3 ] || fail "status: $(cat "$dir/status.out")"
@@ -51,10 +51,11 @@ if kill -0 "$up_pid" 2>/dev/null; then fail "up still running after down"; else
 "$CONSIST" cluster status --dir "$dir/c" >/dev/null 2>&1 && fail "status ok after down"
 
 # Ctrl-C: the data is still there on the next up, and no node outlives it.
-"$CONSIST" cluster up -n 3 --dir "$dir/c" --base-port $base --bin "$BIN" >"$dir/up.out" 2>&1 &
+# (a new output file: the shell truncates a reused one only once the child runs)
+"$CONSIST" cluster up -n 3 --dir "$dir/c" --base-port $base --bin "$BIN" >"$dir/up2.out" 2>&1 &
 up_pid=$!
-wait_up || { fail "second up did not come up"; cat "$dir/up.out"; exit 1; }
-got=$(timeout 10 redis-cli -p $base get hello)
+wait_up "$dir/up2.out" || { fail "second up did not come up"; cat "$dir/up2.out"; exit 1; }
+got=$(timeout 10 redis-cli -p $base get hello 2>&1)
 [ "$got" = world ] || fail "after restart: get hello -> $got"
 pids=$(awk '{print $2}' "$dir/c/cluster.pids")
 kill -INT "$up_pid"
