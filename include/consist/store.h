@@ -189,7 +189,8 @@ int cs_store_get(struct cs_store_txn *txn, enum cs_store_db db, const void *key,
 /*
  * cs_store_next: the first entry of db whose key is > after (after == NULL:
  * the first entry; inclusive: >= after), in the ORDERING above, as views valid
- * as for get. 0; CS_ENOTFOUND past the end; CS_EINVAL; CS_ECORRUPT; CS_EIO.
+ * as for get. 0; CS_ENOTFOUND past the end; CS_ETOOBIG (after_len 0 or past
+ * CS_STORE_KEY_BYTES_MAX); CS_EINVAL; CS_ECORRUPT; CS_EIO.
  * Iterate with after = the key just returned and inclusive false. A run of
  * long keys sharing a prefix is walked whole on every step, so iteration
  * inside such a run costs O(run) per step: runs are expected to be tiny.
@@ -247,7 +248,11 @@ struct cs_store_log_options {
  */
 int cs_store_log_open(const struct cs_store_log_options *options, struct cs_store_log **out);
 
-/* cs_store_log_close: close; writes not yet synced are lost, as in a crash. */
+/*
+ * cs_store_log_close: close. Writes not yet synced are not durable: they are
+ * lost (the WAL may have written part of a large unsynced batch to its file,
+ * which then survives, as after a crash).
+ */
 void cs_store_log_close(struct cs_store_log *log);
 
 /*
