@@ -507,7 +507,9 @@ static void rs_maybe_fault(struct rs_node *n, const struct cs_raft_status *befor
     struct cs_rng *rng = cs_sim_rng(c->sim, CS_SIM_STREAM_NEMESIS);
     if (ppm && cs_rng_chance(rng, ppm, 1000000)) {
         /* Within about a sync and a hop: the new entries may be durable here only. */
-        (void)cs_sim_schedule(c->sim, cs_rng_below(rng, 1500), rs_crash_event, c, n->sim_id);
+        uint64_t delay_us =
+            c->msg_entries_max == 1 ? 1000 + cs_rng_below(rng, 4000) : cs_rng_below(rng, 1500);
+        (void)cs_sim_schedule(c->sim, delay_us, rs_crash_event, c, n->sim_id);
     }
 }
 
@@ -1012,6 +1014,12 @@ static int rs_world(const struct rs_args *a, uint64_t seed, struct rs_cluster *c
     cs_sim_options_default(&so, seed);
     so.nodes_len = c->nodes_len;
     so.disk_torn_ppm = 0; /* the log does not checksum its records yet */
+    if (c->msg_entries_max == 1) {
+        /* Slow links with one entry per message: leaders build unreplicated
+         * tails, the raw material of Figure 8 schedules. */
+        so.link.latency_min_us = 5000;
+        so.link.latency_jitter_us = 20000;
+    }
     so.check_fn = rs_check_cluster;
     so.check_arg = c;
     if (a->trace) {
