@@ -420,6 +420,8 @@ struct cs_check_result {
     uint64_t memory_bytes_peak; /* memo table and stacks */
     uint32_t partitions;        /* keys checked separately */
     char *state_text;           /* INVALID: the model's state after prefix, in words (owned) */
+    uint32_t dead_op;           /* INVALID, linearizable: an op no op allowed before it can satisfy
+                                   after prefix (why the prefix ends there), or UINT32_MAX */
     char detail[256];           /* error context when a check returns CS_EINVAL */
 };
 

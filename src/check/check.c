@@ -17,6 +17,7 @@ void cs_check_work_init(struct cs_check_work *w, const struct cs_history *h,
     memset(result, 0, sizeof *result);
     result->consistency = consistency;
     result->key = CS_KEY_NONE;
+    result->dead_op = UINT32_MAX;
     result->verdict = CS_VERDICT_UNKNOWN;
     w->h = h;
     w->spec = spec;

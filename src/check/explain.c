@@ -95,6 +95,14 @@ static void explain_search(const struct cs_history *h, const struct cs_check_res
         put_text(out, "\nso no single order of all operations explains what was read.\n");
         return;
     }
+    if (r->detail[0] != 0) {
+        /* Decided before any search: the detail says why. */
+        put_text(out, r->detail);
+        put_text(out, ":\n  ");
+        describe_op(h, r->stuck[0], out);
+        cs_put_u8(out, '\n');
+        return;
+    }
     snprintf(line, sizeof line, "The longest %s prefix found has %u ops",
              lin ? "linearizable" : "sequential", r->prefix_len);
     put_text(out, line);
@@ -116,6 +124,12 @@ static void explain_search(const struct cs_history *h, const struct cs_check_res
         put_text(out, "After it the state is ");
         put_text(out, r->state_text);
         put_text(out, ".\n");
+    }
+    if (r->dead_op != UINT32_MAX) {
+        put_text(out, "From there this op can never be satisfied: no op allowed to precede "
+                      "it can produce what it needs:\n  ");
+        describe_op(h, r->dead_op, out);
+        cs_put_u8(out, '\n');
     }
     put_text(out, lin ? "None of these ops, which may go next by real time, can extend it to "
                         "a full linearization:\n"
@@ -217,6 +231,7 @@ static int html_layout(const struct cs_history *h, const struct cs_check_result 
         l->mark[r->prefix[i]] = MARK_PREFIX;
     for (uint32_t i = 0; i < r->stuck_len; i++)
         l->mark[r->stuck[i]] = MARK_STUCK;
+    if (r->dead_op != UINT32_MAX) l->mark[r->dead_op] = MARK_STUCK;
     for (uint32_t i = 0; i < r->cycle_len; i++)
         l->mark[r->cycle[i]] = MARK_CYCLE;
     /* Draw the failing key only, and at most CS_HTML_OPS_MAX ops ending a

@@ -28,6 +28,7 @@
  *   - the memo key's hash is kept incrementally (Zobrist), so a step costs a
  *     model step, a few word operations and one probe.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +82,7 @@ struct lin_search {
     uint32_t best_len;
     uint32_t best_low; /* stack frames below this are unchanged since best */
     uint64_t best_state;
+    uint32_t best_dead; /* op the dead-end test found stuck after best, or UINT32_MAX */
     struct cs_memo memo;
 };
 
@@ -187,6 +189,7 @@ static void unlift(struct lin_search *s, uint32_t call)
 
 static void record_best(struct lin_search *s, uint64_t state)
 {
+    s->best_dead = UINT32_MAX;
     for (uint32_t d = s->best_low; d < s->depth; d++) {
         s->best[d] = s->entry_op[s->stack[d].entry] >> 1;
     }
@@ -211,6 +214,8 @@ static bool lin_dead_end(struct lin_search *s, uint64_t state)
         if ((s->entry_op[e] & 1u) == 0) {
             cs_model_dead_add(s->m, c);
         } else if (cs_model_dead_check(s->m, c)) {
+            /* At the deepest level so far, this op is why the prefix ends. */
+            if (s->depth == s->best_len) s->best_dead = s->entry_op[e] >> 1;
             return true;
         }
     }
@@ -308,6 +313,7 @@ static int lin_search_run(struct lin_search *s, struct cs_check_work *w, uint64_
     s->unknown_pass = false;
     s->state = state;
     s->best_state = state;
+    s->best_dead = UINT32_MAX;
     uint32_t entry = s->next[head];
     for (;;) {
         if (s->required == 0) return CS_VERDICT_VALID;
@@ -352,6 +358,8 @@ static int lin_explain(struct lin_search *s, struct cs_check_result *r)
     }
     r->prefix_len = s->best_len;
     r->stuck_len = 0;
+    r->dead_op = UINT32_MAX;
+    if (s->best_dead != UINT32_MAX) r->dead_op = s->cops[s->best_dead].op;
     /* Entries are still in their original order in entry_op[1..2n]. */
     for (uint32_t e = 1; e <= 2 * n; e++) {
         uint32_t i = s->entry_op[e] >> 1;
@@ -370,6 +378,21 @@ static int lin_explain(struct lin_search *s, struct cs_check_result *r)
     }
     cs_buf_free(&text);
     return 0;
+}
+
+/* stale_verdict: invalid because of a read no write explains (stale.c). */
+static int stale_verdict(struct cs_check_result *r, uint32_t key, uint32_t op)
+{
+    r->key = key;
+    r->stuck = malloc(sizeof *r->stuck);
+    if (r->stuck == NULL) return CS_ENOMEM;
+    r->stuck[0] = op;
+    r->stuck_len = 1;
+    snprintf(r->detail, sizeof r->detail,
+             "op %u read a value that every op able to set it (and the initial value) had "
+             "certainly overwritten before the read began",
+             op);
+    return CS_VERDICT_INVALID;
 }
 
 /* check_partition: ops[0..n) (history indices) as one object. */
@@ -409,6 +432,15 @@ static int check_partition(struct cs_check_work *w, const uint32_t *ops, uint32_
     s.cops = cops;
     s.n = kept;
     s.known = known;
+    bool is_register = m.kind == CS_MODEL_REGISTER || m.kind == CS_MODEL_CAS_REGISTER;
+    if (rc == 0 && is_register && !m.product) {
+        uint32_t stale;
+        rc = cs_check_stale_read(w->h, cops, kept, state, &stale);
+        if (rc == 1) {
+            rc = stale_verdict(r, key, cops[stale].op);
+            goto done;
+        }
+    }
     if (rc == 0) rc = lin_build(&s, w->h);
     if (rc == 0) {
         rc = lin_search_run(&s, w, state);
@@ -422,6 +454,7 @@ static int check_partition(struct cs_check_work *w, const uint32_t *ops, uint32_
         int erc = lin_explain(&s, r);
         if (erc) rc = erc;
     }
+done:
     lin_free(&s);
     free(cops);
     cs_model_free(&m);

@@ -160,6 +160,15 @@ bool cs_model_dead_check(struct cs_model_ctx *m, const struct cs_cop *r);
 /* cs_model_memory_bytes: memory held by interned states, for the budget. */
 uint64_t cs_model_memory_bytes(const struct cs_model_ctx *m);
 
+/*
+ * cs_check_stale_read (stale.c): for one register (not a product), the index
+ * in cops[0..n) of a known read whose value no op can explain: every op that
+ * set it, and the initial value, were certainly overwritten before the read
+ * was invoked. Returns 1 with *read_out set, 0 if none found, CS_ENOMEM.
+ */
+int cs_check_stale_read(const struct cs_history *h, const struct cs_cop *cops, uint32_t n,
+                        uint64_t initial, uint32_t *read_out);
+
 /* cs_op_dropped: a fail that certainly did not happen (every fail but a
  * failed cas): no checker considers it. */
 static inline bool cs_op_dropped(const struct cs_op *op)

@@ -315,24 +315,31 @@ CS_TEST(session_guarantees_each_caught)
 
 CS_TEST(explanation_and_html_name_the_failure)
 {
-    const char *bad =
-        I(1, "write", "1") OK(1, "write", "1") I(2, "read", "null") OK(2, "read", "2");
+    /* Two long concurrent writes; inside them reads of 1, then 2, then 1.
+       Each value has a producer no write certainly overwrote, so only the
+       search can refute it. */
+    const char *bad = I(1, "write", "1") I(2, "write", "2") I(3, "read", "null") OK(3, "read", "1")
+        I(3, "read", "null") OK(3, "read", "2") I(3, "read", "null") OK(3, "read", "1")
+            OK(1, "write", "1") OK(2, "write", "2");
     struct cs_history h;
     load(&h, bad);
     struct cs_model_spec spec = {CS_MODEL_REGISTER, cs_value_none(), true};
     struct cs_check_result r;
     CS_CHECK_OK(cs_check_linearizable(&h, &spec, NULL, &r));
     CS_CHECK_EQ(r.verdict, CS_VERDICT_INVALID);
-    CS_CHECK_EQ(r.prefix_len, 1);
-    CS_CHECK_EQ(r.prefix[0], 0);
+    /* ops: 0 w1, 1 w2, 2 r1, 3 r2, 4 r1. Best prefix w1 r1 w2 (state 2);
+       then r2 could go, but the last read of 1 is already doomed. */
+    CS_CHECK_EQ(r.prefix_len, 3);
+    CS_CHECK_EQ(r.prefix[2], 1);
     CS_CHECK_EQ(r.stuck_len, 1);
-    CS_CHECK_EQ(r.stuck[0], 1);
-    CS_CHECK_STR(r.state_text, "1");
+    CS_CHECK_EQ(r.stuck[0], 3);
+    CS_CHECK_EQ(r.dead_op, 4);
+    CS_CHECK_STR(r.state_text, "2");
     struct cs_buf out;
     cs_buf_init(&out, 1u << 20);
     CS_CHECK_OK(cs_check_explain(&h, &r, &out));
     cs_put_u8(&out, 0);
-    CS_CHECK(strstr((const char *)out.data, "op 1, process 2: read -> ok 2") != NULL);
+    CS_CHECK(strstr((const char *)out.data, "op 4, process 3: read -> ok 1") != NULL);
     cs_buf_reset(&out);
     CS_CHECK_OK(cs_check_write_html(&h, &r, &out));
     cs_put_u8(&out, 0);
@@ -343,9 +350,44 @@ CS_TEST(explanation_and_html_name_the_failure)
     cs_history_free(&h);
 }
 
+CS_TEST(stale_read_refuted_before_search)
+{
+    /* write 1, then write 2, then a read of 1: the only producer of 1 was
+       certainly overwritten before the read began. No search step needed;
+       the explanation says so and names the read. */
+    const char *bad = I(1, "write", "1") OK(1, "write", "1") I(1, "write", "2") OK(1, "write", "2")
+        I(2, "read", "null") OK(2, "read", "1");
+    struct cs_history h;
+    load(&h, bad);
+    struct cs_model_spec spec = {CS_MODEL_REGISTER, cs_value_none(), true};
+    struct cs_check_result r;
+    CS_CHECK_OK(cs_check_linearizable(&h, &spec, NULL, &r));
+    CS_CHECK_EQ(r.verdict, CS_VERDICT_INVALID);
+    CS_CHECK_EQ(r.steps, 0);
+    CS_CHECK_EQ(r.stuck_len, 1);
+    CS_CHECK_EQ(r.stuck[0], 2);
+    struct cs_buf out;
+    cs_buf_init(&out, 1u << 20);
+    CS_CHECK_OK(cs_check_explain(&h, &r, &out));
+    cs_put_u8(&out, 0);
+    CS_CHECK(strstr((const char *)out.data, "overwritten") != NULL);
+    cs_buf_free(&out);
+    cs_check_result_free(&r);
+    cs_history_free(&h);
+    /* The same read concurrent with the second write is fine. */
+    const char *ok = I(1, "write", "1") OK(1, "write", "1") I(1, "write", "2") I(2, "read", "null")
+        OK(2, "read", "1") OK(1, "write", "2");
+    load(&h, ok);
+    CS_CHECK_OK(cs_check_linearizable(&h, &spec, NULL, &r));
+    CS_CHECK_EQ(r.verdict, CS_VERDICT_VALID);
+    cs_check_result_free(&r);
+    cs_history_free(&h);
+}
+
 CS_TEST_MAIN(CS_CASE(register_real_time), CS_CASE(fail_did_not_happen_info_may),
              CS_CASE(cas_register_failed_cas_is_a_result), CS_CASE(kv_counter_set_multi_register),
              CS_CASE(unsupported_op_is_an_error), CS_CASE(budget_gives_unknown_never_a_guess),
              CS_CASE(exam_q11_neither_linearizable_nor_sequential),
              CS_CASE(sequential_but_not_linearizable), CS_CASE(session_guarantees_each_caught),
-             CS_CASE(explanation_and_html_name_the_failure))
+             CS_CASE(explanation_and_html_name_the_failure),
+             CS_CASE(stale_read_refuted_before_search))
