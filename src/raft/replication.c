@@ -130,6 +130,38 @@ void replication_broadcast_append(struct cs_raft *r, bool allow_empty)
     }
 }
 
+/*
+ * A heartbeat to a follower whose window is full. If every append in the
+ * window was lost (dropped, or the follower restarted), no acknowledgement
+ * will ever free it; so the heartbeat goes out regardless, as an empty append
+ * after the last entry sent. Its acknowledgement frees the window; a
+ * rejection (the follower lacks those entries) starts a probe. It takes no
+ * window slot: it carries no entries.
+ */
+static void replication_send_past_window(struct cs_raft *r, struct raft_progress *pr)
+{
+    CS_ASSERT(pr->state == PROGRESS_REPLICATE);
+    CS_ASSERT(pr->next > pr->match);
+    uint64_t prev = pr->next - 1;
+    uint64_t prev_term;
+    if (!log_term(&r->log, prev, &prev_term)) {
+        /* Compacted past what was in flight: the snapshot path takes over. */
+        pr->inflight_len = 0;
+        replication_send_append(r, pr, true);
+        return;
+    }
+    struct cs_raft_msg msg = {
+        .type = CS_RAFT_MSG_APPEND,
+        .to = pr->id,
+        .term = r->term,
+        .log_term = prev_term,
+        .index = prev,
+        .commit = r->commit,
+        .seq = r->seq,
+    };
+    node_send(r, &msg);
+}
+
 void replication_broadcast_heartbeat(struct cs_raft *r)
 {
     CS_ASSERT(r->role == CS_RAFT_LEADER);
@@ -140,6 +172,10 @@ void replication_broadcast_heartbeat(struct cs_raft *r)
          * what they were waiting on: the last one may have been lost. */
         if (pr->state == PROGRESS_PROBE) pr->probe_sent = false;
         if (pr->state == PROGRESS_SNAPSHOT) pr->chunk_sent = false;
+        if (pr->state == PROGRESS_REPLICATE && pr->inflight_len >= r->config.inflight_max) {
+            replication_send_past_window(r, pr);
+            continue;
+        }
         replication_send_append(r, pr, true);
     }
 }

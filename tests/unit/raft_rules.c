@@ -786,7 +786,55 @@ CS_TEST(restore_checks_durable_state)
     CS_CHECK_RC(cs_raft_new(&cfg, &rs, 0, &r), CS_EINVAL);
 }
 
-CS_TEST_MAIN(CS_CASE(election_timeout_is_randomized), CS_CASE(pre_vote_keeps_term),
+/*
+ * A follower whose whole in-flight window was lost (its appends dropped, or it
+ * restarted) must still be contacted: the heartbeat goes out past a full
+ * window, and the follower's answer frees the window or starts a probe.
+ * Without this the leader stays silent to it for its whole term.
+ */
+CS_TEST(heartbeat_passes_a_full_window)
+{
+    struct cs_raft *r = leader(3, (uint64_t[]){1}, 1, 1);
+    struct out o;
+    uint64_t last = status(r).last_index;
+    ack(r, 2, last, 0);
+    ack(r, 3, last, 0);
+    drain(r, &o);
+    /* Fill node 2's window; every append to it is lost. */
+    for (int k = 0; k < 64; k++) {
+        uint64_t index;
+        uint8_t cmd = (uint8_t)k;
+        CS_CHECK_OK(cs_raft_propose(r, &cmd, 1, &index));
+        drain(r, &o);
+        ack(r, 3, index, 0);
+        drain(r, &o);
+    }
+    /* The window is full: a new proposal sends node 2 nothing. */
+    uint64_t index;
+    uint8_t cmd = 99;
+    CS_CHECK_OK(cs_raft_propose(r, &cmd, 1, &index));
+    drain(r, &o);
+    CS_CHECK(find(&o, CS_RAFT_MSG_APPEND, 2) == NULL);
+    /* The heartbeat still reaches it. */
+    cs_raft_tick(r, 1000 + 100);
+    drain(r, &o);
+    const struct cs_raft_msg *hb = find(&o, CS_RAFT_MSG_APPEND, 2);
+    CS_CHECK(hb != NULL);
+    /* Node 2 has only the entries it acknowledged: it rejects, and the leader probes from there. */
+    struct cs_raft_msg rej = msg(CS_RAFT_MSG_APPEND_RESP, 2, 1, status(r).term);
+    rej.reject = true;
+    rej.index = hb->index;
+    rej.hint_index = last;
+    CS_CHECK_OK(cs_raft_step(r, &rej));
+    drain(r, &o);
+    const struct cs_raft_msg *probe = find(&o, CS_RAFT_MSG_APPEND, 2);
+    CS_CHECK(probe != NULL);
+    CS_CHECK_EQ(probe->index, last);
+    cs_raft_free(r);
+}
+
+CS_TEST_MAIN(CS_CASE(election_timeout_is_randomized), CS_CASE(heartbeat_passes_a_full_window),
+             CS_CASE(pre_vote_keeps_term),
              CS_CASE(vote_needs_up_to_date_log_and_is_persisted_before_sent),
              CS_CASE(bug_reply_before_persist_defers_the_vote),
              CS_CASE(append_rejects_with_conflict_hints),
