@@ -388,6 +388,14 @@ enum cs_session_guarantee {
     CS_SESSION_WRITES_FOLLOW_READS,
 };
 
+/* Which procedure decided a linearizability verdict. */
+enum cs_check_procedure {
+    CS_PROCEDURE_SEARCH = 0, /* Wing & Gong's search with Lowe's memo */
+    CS_PROCEDURE_STALE_READ, /* the stale-read test before the search */
+    CS_PROCEDURE_ZONES,      /* a register whose written values are all distinct:
+                                Gibbons & Korach's zones, O(n log n), no search */
+};
+
 /*
  * The outcome of a check. Arrays are owned by the result: free with
  * cs_check_result_free. Op indices refer to h->ops.
@@ -423,6 +431,11 @@ struct cs_check_result {
     uint32_t dead_op;           /* INVALID, linearizable: an op no op allowed before it can satisfy
                                    after prefix (why the prefix ends there), or UINT32_MAX */
     char detail[256];           /* error context when a check returns CS_EINVAL */
+    /* Linearizability: the procedure that decided the verdict (INVALID: of
+       the failing partition; VALID: CS_PROCEDURE_ZONES only if every
+       partition was decided by zones), and how many partitions zones decided. */
+    enum cs_check_procedure procedure;
+    uint32_t partitions_zones;
 };
 
 /*
@@ -477,6 +490,8 @@ const char *cs_consistency_name(enum cs_consistency consistency);
 int cs_consistency_parse(const char *name);
 const char *cs_session_guarantee_name(enum cs_session_guarantee guarantee);
 const char *cs_edge_kind_name(enum cs_edge_kind kind);
+/* "search", "stale-read test", "zones". */
+const char *cs_check_procedure_name(enum cs_check_procedure procedure);
 
 #ifdef __cplusplus
 }

@@ -139,6 +139,19 @@ const char *cs_session_guarantee_name(enum cs_session_guarantee guarantee)
     return "?";
 }
 
+const char *cs_check_procedure_name(enum cs_check_procedure procedure)
+{
+    switch (procedure) {
+    case CS_PROCEDURE_SEARCH:
+        return "search";
+    case CS_PROCEDURE_STALE_READ:
+        return "stale-read test";
+    case CS_PROCEDURE_ZONES:
+        return "zones";
+    }
+    return "?";
+}
+
 const char *cs_edge_kind_name(enum cs_edge_kind kind)
 {
     switch (kind) {

@@ -96,11 +96,14 @@ static void explain_search(const struct cs_history *h, const struct cs_check_res
         return;
     }
     if (r->detail[0] != 0) {
-        /* Decided before any search: the detail says why. */
+        /* Decided before any search: the detail says why, naming the ops. */
         put_text(out, r->detail);
-        put_text(out, ":\n  ");
-        describe_op(h, r->stuck[0], out);
-        cs_put_u8(out, '\n');
+        put_text(out, ":\n");
+        for (uint32_t i = 0; i < r->stuck_len; i++) {
+            put_text(out, "  ");
+            describe_op(h, r->stuck[i], out);
+            cs_put_u8(out, '\n');
+        }
         return;
     }
     snprintf(line, sizeof line, "The longest %s prefix found has %u ops",

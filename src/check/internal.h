@@ -65,7 +65,22 @@ struct cs_check_work {
     struct cs_check_result *result;
     uint64_t steps;
     uint64_t memory_bytes_max;
+    unsigned flags; /* CS_CHECK_SEARCH_ONLY, CS_CHECK_PLANT_* */
 };
+
+/* Flags of cs_check_linearizable_flags. */
+#define CS_CHECK_SEARCH_ONLY 1u /* never the zones test: stale-read test and search only */
+#define CS_CHECK_PLANT_ZONES_NO_BACKWARD                                                           \
+    2u /* tests only: a zones test that skips "no backward zone inside a forward zone" */
+
+/*
+ * cs_check_linearizable_flags: cs_check_linearizable with flags, so tests and
+ * benchmarks can compare the search with the zones test on one history, and
+ * show that the cross-check catches a planted bug. Same returns.
+ */
+int cs_check_linearizable_flags(const struct cs_history *h, const struct cs_model_spec *model,
+                                const struct cs_check_budget *budget, unsigned flags,
+                                struct cs_check_result *result);
 
 /* cs_check_work_init: also clears *result and sets its consistency. */
 void cs_check_work_init(struct cs_check_work *w, const struct cs_history *h,

@@ -433,11 +433,25 @@ static int check_partition(struct cs_check_work *w, const uint32_t *ops, uint32_
     s.n = kept;
     s.known = known;
     bool is_register = m.kind == CS_MODEL_REGISTER || m.kind == CS_MODEL_CAS_REGISTER;
+    if (rc == 0 && is_register && !m.product && !(w->flags & CS_CHECK_SEARCH_ONLY)) {
+        /* Written values unique: zones decide without a search (unique.c). */
+        int zones = cs_check_zones(w->h, cops, kept, state, w->flags, r);
+        if (zones != CS_ZONES_NOT_APPLICABLE) {
+            rc = zones;
+            if (rc >= 0) r->partitions_zones++;
+            if (rc == CS_VERDICT_INVALID) {
+                r->key = key;
+                r->procedure = CS_PROCEDURE_ZONES;
+            }
+            goto done;
+        }
+    }
     if (rc == 0 && is_register && !m.product) {
         uint32_t stale;
         rc = cs_check_stale_read(w->h, cops, kept, state, &stale);
         if (rc == 1) {
             rc = stale_verdict(r, key, cops[stale].op);
+            r->procedure = CS_PROCEDURE_STALE_READ;
             goto done;
         }
     }
@@ -516,12 +530,23 @@ int cs_check_partitions(struct cs_check_work *w, struct cs_check_result *r, bool
     return rc;
 }
 
-int cs_check_linearizable(const struct cs_history *h, const struct cs_model_spec *model,
-                          const struct cs_check_budget *budget, struct cs_check_result *result)
+int cs_check_linearizable_flags(const struct cs_history *h, const struct cs_model_spec *model,
+                                const struct cs_check_budget *budget, unsigned flags,
+                                struct cs_check_result *result)
 {
     struct cs_check_work w;
     cs_check_work_init(&w, h, model, budget, result, CS_CONSISTENCY_LINEARIZABLE);
+    w.flags = flags;
     bool split = model->split_by_key && model->kind != CS_MODEL_MULTI_REGISTER;
     int rc = cs_check_partitions(&w, result, split, check_partition);
+    if (rc == CS_VERDICT_VALID && result->partitions > 0 &&
+        result->partitions_zones == result->partitions)
+        result->procedure = CS_PROCEDURE_ZONES;
     return cs_check_work_finish(&w, rc);
+}
+
+int cs_check_linearizable(const struct cs_history *h, const struct cs_model_spec *model,
+                          const struct cs_check_budget *budget, struct cs_check_result *result)
+{
+    return cs_check_linearizable_flags(h, model, budget, 0, result);
 }

@@ -169,6 +169,19 @@ uint64_t cs_model_memory_bytes(const struct cs_model_ctx *m);
 int cs_check_stale_read(const struct cs_history *h, const struct cs_cop *cops, uint32_t n,
                         uint64_t initial, uint32_t *read_out);
 
+/*
+ * cs_check_zones (unique.c): for one register (not a product) whose cops
+ * are all plain reads and writes, every written value distinct and none the
+ * initial value, the linearizability verdict by zones in O(n log n);
+ * CS_ZONES_NOT_APPLICABLE otherwise (the search decides). On
+ * CS_VERDICT_INVALID, r->detail says which clusters conflict and r->stuck
+ * names their ops. flags: CS_CHECK_PLANT_* of internal.h (tests only).
+ * Returns a verdict, CS_ZONES_NOT_APPLICABLE, or CS_ENOMEM.
+ */
+#define CS_ZONES_NOT_APPLICABLE 3
+int cs_check_zones(const struct cs_history *h, const struct cs_cop *cops, uint32_t n,
+                   uint64_t initial, unsigned flags, struct cs_check_result *r);
+
 /* cs_op_dropped: a fail that certainly did not happen (every fail but a
  * failed cas): no checker considers it. */
 static inline bool cs_op_dropped(const struct cs_op *op)

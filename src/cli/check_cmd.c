@@ -197,9 +197,16 @@ static int check_run(int argc, char **argv)
         cs_history_free(&h);
         return CS_CLI_EXIT_INPUT;
     }
-    printf("%s: %s, %u ops, %u partition%s, %" PRIu64 " search steps\n", cs_verdict_name(r.verdict),
+    printf("%s: %s, %u ops, %u partition%s, %" PRIu64 " search steps", cs_verdict_name(r.verdict),
            cs_consistency_name(r.consistency), h.ops_len, r.partitions,
            r.partitions == 1 ? "" : "s", r.steps);
+    /* Which procedure decided: zones where written values are unique. */
+    if (r.partitions_zones > 0)
+        printf(", %u partition%s by zones (written values unique)", r.partitions_zones,
+               r.partitions_zones == 1 ? "" : "s");
+    if (r.verdict == CS_VERDICT_INVALID && r.consistency == CS_CONSISTENCY_LINEARIZABLE)
+        printf(", decided by %s", cs_check_procedure_name(r.procedure));
+    printf("\n");
     struct cs_buf text_out;
     cs_buf_init(&text_out, 1u << 26);
     cs_check_explain(&h, &r, &text_out);

@@ -36,16 +36,34 @@ grep -q '<svg' "$dir/page.html" || { echo "FAIL: --html wrote no svg"; fails=$((
 grep -q '#d33' "$dir/page.html" || { echo "FAIL: --html marks no failing op"; fails=$((fails + 1)); }
 
 # Unknown within the budget: 22 concurrent writes, then reads of 1 and then
-# 2 with nothing in between; refuting it means trying ~2^22 subsets.
+# 2 with nothing in between; refuting it by search means trying ~2^22
+# subsets. Process 22 writes 1 again, so values are not unique and only the
+# search applies. With unique values (hard-unique) the zones test refutes it
+# at once, whatever the budget, and says so on the first line.
 gen="$dir/hard.jsonl"
+uniq="$dir/hard-unique.jsonl"
 : >"$gen"
-for p in $(seq 1 22); do echo "{\"process\":$p,\"type\":\"invoke\",\"f\":\"write\",\"value\":$p}" >>"$gen"; done
-for p in $(seq 1 22); do echo "{\"process\":$p,\"type\":\"ok\",\"f\":\"write\",\"value\":$p}" >>"$gen"; done
+: >"$uniq"
+for p in $(seq 1 22); do
+    v=$(((p - 1) % 21 + 1))
+    echo "{\"process\":$p,\"type\":\"invoke\",\"f\":\"write\",\"value\":$v}" >>"$gen"
+    echo "{\"process\":$p,\"type\":\"invoke\",\"f\":\"write\",\"value\":$p}" >>"$uniq"
+done
+for p in $(seq 1 22); do
+    v=$(((p - 1) % 21 + 1))
+    echo "{\"process\":$p,\"type\":\"ok\",\"f\":\"write\",\"value\":$v}" >>"$gen"
+    echo "{\"process\":$p,\"type\":\"ok\",\"f\":\"write\",\"value\":$p}" >>"$uniq"
+done
 for v in 1 2; do
-    echo '{"process":99,"type":"invoke","f":"read"}' >>"$gen"
-    echo "{\"process\":99,\"type\":\"ok\",\"f\":\"read\",\"value\":$v}" >>"$gen"
+    for f in "$gen" "$uniq"; do
+        echo '{"process":99,"type":"invoke","f":"read"}' >>"$f"
+        echo "{\"process\":99,\"type\":\"ok\",\"f\":\"read\",\"value\":$v}" >>"$f"
+    done
 done
 expect 2 "unknown" -- "$gen" --budget-ms 1
+expect 1 "invalid" -- "$uniq" --budget-ms 1
+grep -q "1 partition by zones" "$dir/out" || { echo "FAIL: zones not named"; fails=$((fails + 1)); }
+grep -q "^zones: " "$dir/out" || { echo "FAIL: no zones explanation"; fails=$((fails + 1)); }
 
 # Bad input: the error names the file and the line.
 printf '{"process":1,"type":"invoke","f":"read"}\n{"process":1,"type":"ok","f":"read","value":}\n' >"$dir/bad.jsonl"
