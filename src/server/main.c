@@ -10,6 +10,7 @@
  *   consistd [/path/to/consistd.conf] [--key value ...]
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "consistd: cannot create %s: %s\n", config.dir, strerror(errno));
         return 1;
     }
+    /* A peer or client that vanishes must cost a write error (EPIPE), not the process. */
+    signal(SIGPIPE, SIG_IGN);
     static struct main_state m;
     m.loop = uv_default_loop();
     rc = srv_node_open(&m.node, m.loop, &config);

@@ -548,6 +548,7 @@ static void node_on_tick(uv_timer_t *t)
     if (now_ms - n->last_expire_ms >= NODE_EXPIRE_MS) {
         n->last_expire_ms = now_ms;
         node_expire(n, now_ms);
+        if (n->drained) n->drained(n->drained_ctx); /* send the expired answers now */
     }
 }
 

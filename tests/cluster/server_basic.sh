@@ -107,8 +107,19 @@ PY
 echo "$out" | grep -q "PONG.*-ERR protocol error" || { echo "FAIL: garbage: $out"; fails=$((fails + 1)); }
 [ "$(echo "$out" | grep -c 'ERR protocol error')" -ge 2 ] || { echo "FAIL: framing errors: $out"; fails=$((fails + 1)); }
 expect PONG -- $P ping
+# clients that vanish with replies unsent (RST on the socket): a write error, not SIGPIPE
+$PY - "$P" <<'PY'
+import socket, struct, sys
+for _ in range(20):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.sendall(b"*2\r\n$4\r\nECHO\r\n$65536\r\n" + b"x" * 65536 + b"\r\n")
+    s.sendall(b"*1\r\n$4\r\nINFO\r\n" * 2000)
+    s.close()
+PY
+expect PONG -- $P ping
 # bounded load: 2000 INCRs over 20 pipelined connections
-redis-benchmark -p $P -n 2000 -c 20 -q incr ctr >/dev/null 2>&1
+timeout 60 redis-benchmark -p $P -n 2000 -c 20 -q incr ctr >/dev/null 2>&1
 expect 2000 -- $P get ctr
 # kill -9 and restart: everything acknowledged is there
 kill -9 "${pids[0]}"; wait "${pids[0]}" 2>/dev/null
