@@ -68,10 +68,12 @@ struct cs_check_work {
     unsigned flags; /* CS_CHECK_SEARCH_ONLY, CS_CHECK_PLANT_* */
 };
 
-/* Flags of cs_check_linearizable_flags. */
-#define CS_CHECK_SEARCH_ONLY 1u /* never the zones test: stale-read test and search only */
-#define CS_CHECK_PLANT_ZONES_NO_BACKWARD                                                           \
-    2u /* tests only: a zones test that skips "no backward zone inside a forward zone" */
+/* Flags of cs_check_linearizable_flags. SEARCH_ONLY: never the zones test
+ * (the stale-read test and the search decide). PLANT_ZONES_NO_BACKWARD, for
+ * tests only: a zones test that skips "no backward zone inside a forward
+ * zone", to show the cross-check with the search catches it. */
+#define CS_CHECK_SEARCH_ONLY             1u
+#define CS_CHECK_PLANT_ZONES_NO_BACKWARD 2u
 
 /*
  * cs_check_linearizable_flags: cs_check_linearizable with flags, so tests and
