@@ -102,16 +102,6 @@ static void node_send_forward_reply(struct srv_node *n, const struct node_origin
                                     const struct srv_result *res, const uint8_t *reply_bytes,
                                     size_t reply_len, uint8_t kind);
 
-/* node_reads_encode: a read's results, for a follower that forwarded it. */
-static void node_reply_encode_read(const struct cs_kv_reply *reply, struct cs_buf *out)
-{
-    cs_put_uvarint(out, reply->results_len);
-    for (uint32_t k = 0; k < reply->results_len; k++) {
-        cs_put_u8(out, reply->results[k].found ? 1 : 0);
-        cs_put_bytes(out, reply->results[k].value, reply->results[k].value_len);
-    }
-}
-
 /* Finish a request; reply_bytes (an apply's encoded reply) lets a remote origin skip re-encoding.
  */
 static void node_finish(struct srv_node *n, const struct node_origin *o,
@@ -120,7 +110,7 @@ static void node_finish(struct srv_node *n, const struct node_origin *o,
     if (o->done) {
         o->done(o->ctx, o->req_id, res);
     } else if (o->peer) {
-        node_send_forward_reply(n, o, res, reply_bytes, reply_len, 0);
+        node_send_forward_reply(n, o, res, reply_bytes, reply_len, SRV_FORWARD_KIND_APPLY);
     }
 }
 
@@ -414,7 +404,7 @@ static void node_read_serve(struct srv_node *n, struct node_read *r)
     if (r->origin.done) {
         node_finish(n, &r->origin, &res, NULL, 0);
     } else if (r->origin.peer) {
-        node_send_forward_reply(n, &r->origin, &res, NULL, 0, 1);
+        node_send_forward_reply(n, &r->origin, &res, NULL, 0, SRV_FORWARD_KIND_READ);
     }
     free(r->keys);
     memset(r, 0, sizeof *r);
@@ -630,9 +620,7 @@ static void node_forward(struct srv_node *n, uint64_t leader, const struct cs_kv
     }
     struct cs_buf b;
     cs_buf_init(&b, CS_KV_COMMAND_BYTES_MAX + 16);
-    cs_put_u64le(&b, o->req_id);
-    cs_put_u8(&b, is_read ? 1 : 0);
-    int rc = cs_buf_error(&b) ? cs_buf_error(&b) : cs_kv_command_encode(cmd, &b);
+    int rc = srv_forward_encode(&b, o->req_id, is_read, cmd);
     bool sent = rc == 0 &&
                 srv_peers_send(n->peers, leader, SRV_FRAME_FORWARD, NODE_GROUP_ID, b.data, b.len);
     cs_buf_free(&b);
@@ -674,30 +662,22 @@ void srv_node_submit(struct srv_node *n, const struct cs_kv_command *cmd, bool i
 
 /* ---- forwarding between nodes --------------------------------------------- */
 
-/* FORWARD_REPLY payload: u64 req id, u8 status (0 ok, 1 error); error: code, message
- * (uvarint-length bytes); ok: u8 kind (0 an apply's reply, 1 read results), bytes. */
 static void node_send_forward_reply(struct srv_node *n, const struct node_origin *o,
                                     const struct srv_result *res, const uint8_t *reply_bytes,
                                     size_t reply_len, uint8_t kind)
 {
     struct cs_buf b;
     cs_buf_init(&b, CS_KV_REPLY_BYTES_MAX + 64);
-    cs_put_u64le(&b, o->peer_req_id);
+    int rc;
     if (res->err_code) {
-        cs_put_u8(&b, 1);
-        cs_put_bytes(&b, res->err_code, strlen(res->err_code));
-        cs_put_bytes(&b, res->err_msg, strlen(res->err_msg));
+        rc = srv_forward_reply_encode_error(&b, o->peer_req_id, res->err_code, res->err_msg);
+    } else if (kind == SRV_FORWARD_KIND_APPLY) {
+        CS_ASSERT(reply_bytes != NULL);
+        rc = srv_forward_reply_encode_apply(&b, o->peer_req_id, reply_bytes, reply_len);
     } else {
-        cs_put_u8(&b, 0);
-        cs_put_u8(&b, kind);
-        if (kind == 0) {
-            CS_ASSERT(reply_bytes != NULL);
-            cs_put_raw(&b, reply_bytes, reply_len);
-        } else {
-            node_reply_encode_read(res->reply, &b);
-        }
+        rc = srv_forward_reply_encode_read(&b, o->peer_req_id, res->reply);
     }
-    if (!cs_buf_error(&b)) {
+    if (rc == 0) {
         (void)srv_peers_send(n->peers, o->peer, SRV_FRAME_FORWARD_REPLY, NODE_GROUP_ID, b.data,
                              b.len);
     }
@@ -706,97 +686,42 @@ static void node_send_forward_reply(struct srv_node *n, const struct node_origin
 
 static void node_on_forward(struct srv_node *n, uint64_t from, const uint8_t *p, size_t len)
 {
-    struct cs_reader r;
-    cs_reader_init(&r, p, len);
-    uint64_t req_id;
-    uint8_t is_read;
-    cs_get_u64le(&r, &req_id);
-    cs_get_u8(&r, &is_read);
-    if (cs_reader_error(&r) || is_read > 1) return;
-    struct cs_kv_command cmd;
+    static struct cs_kv_command cmd; /* one thread; too large for the stack of a callback */
+    uint64_t req_id = 0;
+    bool is_read = false;
+    int rc = srv_forward_decode(p, len, &req_id, &is_read, &cmd);
     struct node_origin o = {.peer = from,
                             .peer_req_id = req_id,
                             .req_id = ++n->req_next,
                             .deadline_ms = uv_now(n->loop) + n->config.request_timeout_ms};
-    if (cs_kv_command_decode(p + r.pos, len - r.pos, &cmd) != 0) {
-        node_fail(n, &o, "ERR", "forwarded command did not decode");
+    if (rc) {
+        CS_LOGW("peer %" PRIu64 ": bad forward: %s", from, cs_strerror(rc));
+        if (len >= 8) node_fail(n, &o, "ERR", "forwarded command did not decode");
         return;
     }
-    node_route(n, &cmd, is_read == 1, &o);
-}
-
-static int node_decode_read_reply(const uint8_t *p, size_t len, struct cs_kv_reply *reply)
-{
-    struct cs_reader r;
-    cs_reader_init(&r, p, len);
-    uint64_t count;
-    if (cs_get_count(&r, &count, CS_KV_OPS_MAX, 2)) return CS_EDECODE;
-    memset(reply, 0, sizeof *reply);
-    reply->results_len = (uint32_t)count;
-    for (uint32_t k = 0; k < count; k++) {
-        uint8_t found;
-        const uint8_t *v;
-        size_t v_len;
-        cs_get_u8(&r, &found);
-        cs_get_bytes(&r, &v, &v_len, CS_KV_VALUE_BYTES_MAX);
-        if (cs_reader_error(&r)) return CS_EDECODE;
-        reply->results[k].found = found != 0;
-        reply->results[k].rc = found ? 0 : CS_ENOTFOUND;
-        reply->results[k].number = found ? 1 : 0;
-        reply->results[k].value = v;
-        reply->results[k].value_len = (uint32_t)v_len;
-    }
-    return cs_reader_end(&r);
+    node_route(n, &cmd, is_read, &o);
 }
 
 static void node_on_forward_reply(struct srv_node *n, const uint8_t *p, size_t len)
 {
-    struct cs_reader r;
-    cs_reader_init(&r, p, len);
-    uint64_t req_id;
-    uint8_t status;
-    cs_get_u64le(&r, &req_id);
-    cs_get_u8(&r, &status);
-    if (cs_reader_error(&r)) return;
-    struct node_forward *f = &n->forwards[req_id % SRV_FORWARDS_MAX];
-    if (!f->used || f->origin.req_id != req_id) return; /* answered already, by its deadline */
+    static struct srv_forward_reply fr;
+    int rc = srv_forward_reply_decode(p, len, &fr);
+    if (len < 8) return; /* not even a request id: nothing to answer */
+    /* fr.req_id is decoded first, so it names the request even when the rest is malformed. */
+    struct node_forward *f = &n->forwards[fr.req_id % SRV_FORWARDS_MAX];
+    if (!f->used || f->origin.req_id != fr.req_id) return; /* answered already, by its deadline */
     struct node_origin o = f->origin;
     f->used = false;
-    if (status == 1) {
-        const uint8_t *code, *msg;
-        size_t code_len, msg_len;
-        cs_get_bytes(&r, &code, &code_len, 32);
-        cs_get_bytes(&r, &msg, &msg_len, 256);
-        char code_s[33], msg_s[257];
-        if (cs_reader_error(&r)) {
-            node_fail(n, &o, "ERR", "malformed reply from the leader");
-            return;
-        }
-        memcpy(code_s, code, code_len);
-        code_s[code_len] = 0;
-        memcpy(msg_s, msg, msg_len);
-        msg_s[msg_len] = 0;
-        node_fail(n, &o, code_s, msg_s);
-        return;
-    }
-    uint8_t kind;
-    struct cs_kv_reply reply;
-    int rc = cs_get_u8(&r, &kind);
-    if (rc == 0 && kind == 0)
-        rc = cs_kv_reply_decode(p + r.pos, len - r.pos, &reply);
-    else if (rc == 0 && kind == 1)
-        rc = node_decode_read_reply(p + r.pos, len - r.pos, &reply);
-    else
-        rc = CS_EDECODE;
     if (rc) {
         node_fail(n, &o, "ERR", "malformed reply from the leader");
-        return;
+    } else if (fr.is_error) {
+        node_fail(n, &o, fr.code, fr.message);
+    } else if (fr.reply.rc && fr.reply.rc != CS_EEXIST) {
+        node_fail(n, &o, "ERR", node_kv_error(fr.reply.rc));
+    } else {
+        struct srv_result res = {.reply = &fr.reply};
+        node_finish(n, &o, &res, NULL, 0);
     }
-    struct srv_result res = {.reply = &reply};
-    if (reply.rc && reply.rc != CS_EEXIST) {
-        res = (struct srv_result){.err_code = "ERR", .err_msg = node_kv_error(reply.rc)};
-    }
-    node_finish(n, &o, &res, NULL, 0);
 }
 
 void srv_node_on_frame(struct srv_node *n, uint64_t from, uint8_t type, uint64_t group_id,

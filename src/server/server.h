@@ -120,6 +120,38 @@ void srv_node_set_drained(struct srv_node *n, void (*fn)(void *ctx), void *ctx);
 void srv_node_on_frame(struct srv_node *n, uint64_t from, uint8_t type, uint64_t group_id,
                        const uint8_t *payload, size_t len);
 
+/* ---- the forward codec (forward.c) ----------------------------------------- */
+
+#define SRV_FORWARD_CODE_BYTES_MAX    32  /* an error's code word */
+#define SRV_FORWARD_MESSAGE_BYTES_MAX 256 /* an error's message */
+#define SRV_FORWARD_KIND_APPLY        0   /* the reply cs_kv_apply wrote */
+#define SRV_FORWARD_KIND_READ         1   /* a ReadIndex read's results */
+
+struct srv_forward_reply {
+    uint64_t req_id;
+    bool is_error;
+    char code[SRV_FORWARD_CODE_BYTES_MAX + 1];
+    char message[SRV_FORWARD_MESSAGE_BYTES_MAX + 1];
+    struct cs_kv_reply reply; /* values are views into the decoded bytes */
+};
+
+/* srv_forward_encode: a FORWARD payload into out. 0 or out's / the kv codec's error. */
+int srv_forward_encode(struct cs_buf *out, uint64_t req_id, bool is_read,
+                       const struct cs_kv_command *cmd);
+/* srv_forward_decode: 0; CS_EDECODE (malformed, a read holding a write) or the kv codec's
+ * CS_ETOOBIG / CS_EVERSION. cmd's bytes are views into p. */
+int srv_forward_decode(const uint8_t *p, size_t len, uint64_t *req_id, bool *is_read,
+                       struct cs_kv_command *cmd);
+/* FORWARD_REPLY encoders: 0 or out's error. Long code / message are cut to their limits. */
+int srv_forward_reply_encode_error(struct cs_buf *out, uint64_t req_id, const char *code,
+                                   const char *message);
+int srv_forward_reply_encode_apply(struct cs_buf *out, uint64_t req_id, const uint8_t *reply,
+                                   size_t reply_len);
+int srv_forward_reply_encode_read(struct cs_buf *out, uint64_t req_id,
+                                  const struct cs_kv_reply *reply);
+/* srv_forward_reply_decode: 0; CS_EDECODE, CS_ETOOBIG, CS_EVERSION on malformed bytes. */
+int srv_forward_reply_decode(const uint8_t *p, size_t len, struct srv_forward_reply *out);
+
 /* ---- the peer transport (peer.c) ------------------------------------------ */
 
 /* Server-level frame types, after the codec's own (consist/frame.h). */
