@@ -193,11 +193,11 @@ static int explain_inside(struct cs_check_result *r, const struct cs_cop *cops,
 
 /* --- the procedure ------------------------------------------------------------ */
 
-/* build_clusters: one cluster per write (sorted by value) plus the initial
- * value's, last. CS_ZONES_NOT_APPLICABLE if an op is not a plain read or
- * write, or two writes (or a write and the initial value) share a value. */
-static int build_clusters(const struct cs_history *h, const struct cs_cop *cops, uint32_t n,
-                          uint64_t initial, struct zones_cluster *c, uint32_t *writes_out)
+/* zones_apply: whether every op is a plain read or write and no write
+ * writes the initial value; counts the writes. Costs no memory, so a
+ * history with a cas is sent to the search at once. */
+static bool zones_apply(const struct cs_cop *cops, uint32_t n, uint64_t initial,
+                        uint32_t *writes_out)
 {
     uint32_t writes = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -206,17 +206,32 @@ static int build_clusters(const struct cs_history *h, const struct cs_cop *cops,
             CS_ASSERT(!op->unknown); /* the caller drops reads without a value */
             continue;
         }
-        if (op->code != CS_COP_WRITE || op->a == initial) return CS_ZONES_NOT_APPLICABLE;
-        c[writes++] = (struct zones_cluster){
+        if (op->code != CS_COP_WRITE || op->a == initial) return false;
+        writes++;
+    }
+    *writes_out = writes;
+    return true;
+}
+
+/* build_clusters: one cluster per write (sorted by value) plus the initial
+ * value's, last. CS_ZONES_NOT_APPLICABLE if two writes share a value. */
+static int build_clusters(const struct cs_history *h, const struct cs_cop *cops, uint32_t n,
+                          uint64_t initial, struct zones_cluster *c, uint32_t writes)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct cs_cop *op = &cops[i];
+        if (op->code != CS_COP_WRITE) continue;
+        c[k++] = (struct zones_cluster){
             op->a, complete_position(h, op), invoke_position(h, op), i, i, i, 0};
     }
+    CS_ASSERT(k == writes);
     qsort(c, writes, sizeof *c, cmp_cluster_value);
-    for (uint32_t k = 1; k < writes; k++) {
+    for (k = 1; k < writes; k++) {
         if (c[k].value == c[k - 1].value) return CS_ZONES_NOT_APPLICABLE;
     }
     c[writes] =
         (struct zones_cluster){initial, 0, 0, ZONES_OP_NONE, ZONES_OP_NONE, ZONES_OP_NONE, 0};
-    *writes_out = writes;
     return 0;
 }
 
@@ -258,10 +273,11 @@ static int add_reads(const struct cs_history *h, const struct cs_cop *cops, uint
     return 0;
 }
 
-/* check_zones: conditions (c) and (d) over the clusters that constrain. */
+/* check_zones: conditions (c) and (d) over the clusters that constrain.
+ * zones has room for one zone per cluster: forward zones fill it from the
+ * front, backward zones from the back. */
 static int check_zones(const struct cs_cop *cops, const struct zones_cluster *c, uint32_t clusters,
-                       struct zones_zone *fwd, struct zones_zone *bwd, unsigned flags,
-                       struct cs_check_result *r)
+                       struct zones_zone *zones, unsigned flags, struct cs_check_result *r)
 {
     uint32_t nf = 0, nb = 0;
     for (uint32_t k = 0; k < clusters; k++) {
@@ -270,12 +286,15 @@ static int check_zones(const struct cs_cop *cops, const struct zones_cluster *c,
         /* Never read: the initial value constrains nothing; an info write may
            never have happened. */
         if (z->reads == 0 && (z->write == ZONES_OP_NONE || unknown_write)) continue;
+        CS_ASSERT(z->done != z->start); /* a completion and an invoke: distinct events */
         if (z->done < z->start)
-            fwd[nf++] = (struct zones_zone){z->done, z->start, k};
+            zones[nf++] = (struct zones_zone){z->done, z->start, k};
         else
-            bwd[nb++] = (struct zones_zone){z->start, z->done, k};
+            zones[clusters - 1 - nb++] = (struct zones_zone){z->start, z->done, k};
     }
-    qsort(fwd, nf, sizeof *fwd, cmp_zone_lo);
+    CS_ASSERT(nf + nb <= clusters);
+    const struct zones_zone *fwd = zones, *bwd = zones + clusters - nb;
+    qsort(zones, nf, sizeof *zones, cmp_zone_lo);
     /* Sorted by lo, disjoint iff each ends before the next begins. */
     for (uint32_t k = 1; k < nf; k++) {
         if (fwd[k].lo < fwd[k - 1].hi) {
@@ -305,17 +324,16 @@ static int check_zones(const struct cs_cop *cops, const struct zones_cluster *c,
 int cs_check_zones(const struct cs_history *h, const struct cs_cop *cops, uint32_t n,
                    uint64_t initial, unsigned flags, struct cs_check_result *r)
 {
-    size_t slots = (size_t)n + 1;
-    struct zones_cluster *c = malloc(slots * sizeof *c);
-    struct zones_zone *fwd = malloc(slots * sizeof *fwd);
-    struct zones_zone *bwd = malloc(slots * sizeof *bwd);
-    int rc = c && fwd && bwd ? 0 : CS_ENOMEM;
-    uint32_t writes = 0;
-    if (rc == 0) rc = build_clusters(h, cops, n, initial, c, &writes);
+    uint32_t writes;
+    if (!zones_apply(cops, n, initial, &writes)) return CS_ZONES_NOT_APPLICABLE;
+    size_t clusters = (size_t)writes + 1;
+    struct zones_cluster *c = malloc(clusters * sizeof *c);
+    struct zones_zone *zones = malloc(clusters * sizeof *zones);
+    int rc = c && zones ? 0 : CS_ENOMEM;
+    if (rc == 0) rc = build_clusters(h, cops, n, initial, c, writes);
     if (rc == 0) rc = add_reads(h, cops, n, c, writes, r);
-    if (rc == 0) rc = check_zones(cops, c, writes + 1, fwd, bwd, flags, r);
+    if (rc == 0) rc = check_zones(cops, c, writes + 1, zones, flags, r);
     free(c);
-    free(fwd);
-    free(bwd);
+    free(zones);
     return rc;
 }
