@@ -15,9 +15,14 @@
  * workload (read / write / cas per key): writes and cas become kv commands,
  * reads go through ReadIndex.
  *
- * After every event the cluster is checked for election safety and state
- * machine safety; at the end the history goes to the linearizability
- * checker. Prints each failing seed with how to replay it, and ends with
+ * Faults: the simulator's nemesis, crashes of leaders at the moments the
+ * commit rule is about, membership changes, and in a quarter of the seeds a
+ * leader-churn schedule that plays Figure 8 of the Raft paper as faults (see
+ * rs_maybe_churn). After every event the cluster is checked for election
+ * safety, commit safety, leader completeness, state machine safety and the
+ * persistence contract; at the end the history goes to the
+ * linearizability checker. Prints each failing seed with how to replay it
+ * (and its trace hash: a replay prints the same line), and ends with
  * "N passed, M failed". Exit 0 all passed, 1 any failed, 2 usage.
  */
 #include <inttypes.h>
@@ -67,6 +72,30 @@ struct rs_pending {
     uint64_t term;
 };
 
+/*
+ * The leader-churn schedule (see rs_churn_* below): cut a leader off with a
+ * minority right after it appends, cut its successor off right after it is
+ * elected, let the rest elect a third leader, heal.
+ */
+enum rs_churn_stage {
+    RS_CHURN_IDLE = 0,
+    RS_CHURN_OLD_CUT = 1, /* the old leader and a minority are cut off */
+    RS_CHURN_NEW_CUT = 2, /* its successor is isolated; the others elect again */
+};
+
+struct rs_churn {
+    bool on; /* this seed runs the schedule */
+    enum rs_churn_stage stage;
+    uint64_t cycle;       /* numbers the cycles; stale end events are ignored */
+    uint32_t old_leader;  /* sim id of the leader cut off in stage 1 */
+    uint32_t new_leader;  /* sim id of its successor, isolated in stage 2 */
+    bool crash_committer; /* this cycle ends with step 4's crash */
+    uint64_t old_term;
+    uint64_t next_us;     /* no new cycle before this virtual time */
+    uint64_t cycles;      /* cycles started */
+    uint64_t cycles_full; /* cycles that reached stage 2 */
+};
+
 struct rs_cluster;
 
 struct rs_node {
@@ -91,6 +120,7 @@ struct rs_cluster {
     struct cs_sim *sim;      /* for the leader-focused faults below */
     uint64_t conf_changes;   /* membership changes leaders accepted */
     uint64_t faults_stop_us; /* no leader-focused crash after this */
+    struct rs_churn churn;   /* the leader-churn schedule, in churn seeds */
     struct rs_node nodes[CS_SIM_NODES_MAX];
     uint64_t *leader_of_term; /* [RS_TERMS_MAX] */
     uint64_t *applied_hash;   /* [RS_INDEXES_MAX] */
@@ -118,22 +148,50 @@ static void rs_entry_key(uint64_t index, uint8_t key[9])
         key[1 + k] = (uint8_t)(index >> (56 - 8 * k));
 }
 
-/* Delete every entry key at or after from (from == 0: every entry). */
-static void rs_disk_truncate(struct cs_sim_disk *d, uint64_t from, uint64_t upto)
+static uint64_t rs_entry_key_index(const uint8_t key[9])
 {
-    uint8_t after[9];
-    rs_entry_key(from ? from - 1 : 0, after);
+    uint64_t index = 0;
+    for (int k = 0; k < 8; k++)
+        index = index << 8 | key[1 + k];
+    return index;
+}
+
+/*
+ * Delete every entry at or after from (>= 1), the highest first: a crash
+ * keeps a prefix of the issued writes, so any prefix of these deletes
+ * leaves a log without a hole (lowest first could keep from + 1 and drop from).
+ */
+static void rs_disk_drop_suffix(struct cs_sim_disk *d, uint64_t from)
+{
+    uint8_t key[9];
+    rs_entry_key(from - 1, key);
+    const uint8_t *next, *value;
+    size_t next_len, value_len;
+    uint64_t last = 0;
+    while (cs_sim_disk_next(d, key, 9, &next, &next_len, &value, &value_len) == 0 &&
+           next_len == 9 && next[0] == 'e') {
+        memcpy(key, next, 9);
+        last = rs_entry_key_index(key);
+    }
+    for (uint64_t index = last; index >= from && index > 0; index--) {
+        rs_entry_key(index, key);
+        (void)cs_sim_disk_del(d, key, 9); /* CS_ENOTFOUND: nothing there */
+    }
+}
+
+/* Delete every entry up to upto, the lowest first (any prefix of the deletes
+ * leaves the log after them contiguous). */
+static void rs_disk_drop_prefix(struct cs_sim_disk *d, uint64_t upto)
+{
+    uint8_t after[9] = {'e'};
     const uint8_t *key, *value;
     size_t key_len, value_len;
-    size_t after_len = from ? 9 : 1;
+    size_t after_len = 1; /* "e": before every entry key */
     while (cs_sim_disk_next(d, after, after_len, &key, &key_len, &value, &value_len) == 0) {
         if (key_len != 9 || key[0] != 'e') break;
         uint8_t copy[9];
         memcpy(copy, key, 9);
-        uint64_t index = 0;
-        for (int k = 0; k < 8; k++)
-            index = index << 8 | copy[1 + k];
-        if (index > upto) break;
+        if (rs_entry_key_index(copy) > upto) break;
         cs_sim_disk_del(d, copy, 9);
         memcpy(after, copy, 9);
         after_len = 9;
@@ -167,7 +225,7 @@ static int rs_disk_put_snapshot(struct cs_sim_disk *d, const struct cs_raft_snap
     int rc = cs_buf_error(&b);
     if (!rc) rc = cs_sim_disk_put(d, "snap", 4, b.data, b.len);
     cs_buf_free(&b);
-    if (!rc) rs_disk_truncate(d, 0, m->index);
+    if (!rc) rs_disk_drop_prefix(d, m->index);
     return rc;
 }
 
@@ -315,7 +373,10 @@ static void rs_check_contract(struct rs_node *n, struct cs_sim_ctx *ctx, const s
         /* A later term on disk has replaced the vote legitimately: nothing to see. */
         bad |= term < p->term || (term == p->term && vote != p->to + 1);
     }
-    if (p->msg_type == CS_RAFT_MSG_APPEND_RESP && !p->msg_reject) {
+    /* A later term on disk may also have replaced the acknowledged suffix: a
+     * batch behind this one took a new leader's conflicting entries, while
+     * this ack waited for its sync (a paused node catches up in one go). */
+    if (p->msg_type == CS_RAFT_MSG_APPEND_RESP && !p->msg_reject && term == p->term) {
         uint64_t last, last_term;
         rs_disk_last(ctx->disk, &last, &last_term);
         bad |= last < p->index;
@@ -388,9 +449,38 @@ static void rs_compact(struct rs_node *n, struct cs_sim_ctx *ctx)
     cs_buf_free(&snap);
 }
 
+static void rs_disk_put_hard_state(struct cs_sim_disk *d, uint64_t term, uint64_t vote,
+                                   uint64_t commit)
+{
+    uint8_t hs[24];
+    memcpy(hs, &term, 8);
+    memcpy(hs + 8, &vote, 8);
+    memcpy(hs + 16, &commit, 8);
+    (void)cs_sim_disk_put(d, "hs", 2, hs, sizeof hs);
+}
+
+/*
+ * One batch's writes, ordered so that any prefix of them (what a crash
+ * keeps) is a state cs_raft_new accepts: term and vote first (an entry or
+ * snapshot of term T is never durable without a term >= T), with the commit
+ * index already on disk; then snapshot and entries; then the new commit index
+ * (never durable ahead of the entries it covers).
+ */
 static bool rs_persist(struct rs_node *n, struct cs_sim_ctx *ctx, const struct cs_raft_ready *rd)
 {
     bool wrote = false;
+    const struct cs_raft_hard_state *hs = &rd->hard_state;
+    uint64_t commit_durable = 0;
+    if (rd->hard_state_changed) {
+        const uint8_t *v;
+        size_t vlen;
+        if (cs_sim_disk_get(ctx->disk, "hs", 2, &v, &vlen) == 0 && vlen == 24) {
+            memcpy(&commit_durable, v + 16, 8);
+        }
+        if (commit_durable > hs->commit) commit_durable = hs->commit;
+        rs_disk_put_hard_state(ctx->disk, hs->term, hs->vote, commit_durable);
+        wrote = true;
+    }
     if (rd->snapshot) {
         (void)cs_kv_restore(n->kv, rd->snapshot->data, rd->snapshot->data_len);
         rs_disk_put_snapshot(ctx->disk, &rd->snapshot->meta, rd->snapshot->data,
@@ -398,18 +488,13 @@ static bool rs_persist(struct rs_node *n, struct cs_sim_ctx *ctx, const struct c
         wrote = true;
     }
     if (rd->entries_len) {
-        rs_disk_truncate(ctx->disk, rd->entries[0].index, UINT64_MAX);
+        rs_disk_drop_suffix(ctx->disk, rd->entries[0].index);
         for (size_t k = 0; k < rd->entries_len; k++)
             rs_disk_put_entry(ctx->disk, &rd->entries[k]);
         wrote = true;
     }
-    if (rd->hard_state_changed) {
-        uint8_t hs[24];
-        memcpy(hs, &rd->hard_state.term, 8);
-        memcpy(hs + 8, &rd->hard_state.vote, 8);
-        memcpy(hs + 16, &rd->hard_state.commit, 8);
-        cs_sim_disk_put(ctx->disk, "hs", 2, hs, sizeof hs);
-        wrote = true;
+    if (rd->hard_state_changed && hs->commit != commit_durable) {
+        rs_disk_put_hard_state(ctx->disk, hs->term, hs->vote, hs->commit);
     }
     return wrote;
 }
@@ -513,10 +598,120 @@ static void rs_maybe_fault(struct rs_node *n, const struct cs_raft_status *befor
     }
 }
 
-static void rs_drain(struct rs_node *n, struct cs_sim_ctx *ctx)
+/*
+ * The leader-churn schedule, in a quarter of the seeds (the one-entry-per-
+ * message ones): the Figure 8 interleaving as a fault schedule, which any
+ * Raft must survive. It watches roles only, never the core's rules:
+ *   1. a leader L of term t has just appended (the entries are on their way
+ *      to its disk, not yet sent): cut L off together with a minority that
+ *      is one short of a quorum, so the entries reach only that minority;
+ *   2. the majority elects a successor of a higher term: as soon as it has
+ *      won (its empty entry of the new term on its own disk only), heal and
+ *      isolate it: a node whose last entry has a higher term than L's
+ *      entries, and which lacks them, now sits outside;
+ *   3. the rest elect a third leader (only L or its minority can win: their
+ *      logs are the most up to date), which replicates L's entries to the
+ *      others, one per message, before its own term's entry;
+ *   4. in half the cycles, the moment that third leader advances its commit
+ *      index it crashes (restarting 20-420 ms later) and everything heals;
+ *      otherwise everything heals 0.4-1.0 s after step 2. The next cycle
+ *      waits 0.2-0.5 s.
+ * Step 3 is where the commit rule matters: an older term's entry counted on
+ * a quorum is not yet safe, since the isolated successor could still be
+ * elected by nodes that hold it but nothing newer; step 4 gives it the
+ * chance to be elected and overwrite what was called committed.
+ */
+#define RS_CHURN_STAGE1_US_MAX 1500000 /* no successor by then: give the cycle up */
+#define RS_CHURN_LAST_START_US 2500000 /* before faults_stop_us: cycles end before faults do */
+
+static void rs_churn_end(void *arg, struct cs_sim *sim, uint64_t cycle)
 {
-    struct cs_raft_status before;
-    cs_raft_status(n->r, &before);
+    struct rs_cluster *c = arg;
+    if (c->churn.stage == RS_CHURN_IDLE || c->churn.cycle != cycle) return;
+    cs_sim_heal(sim);
+    c->churn.stage = RS_CHURN_IDLE;
+    struct cs_rng *rng = cs_sim_rng(sim, CS_SIM_STREAM_NEMESIS);
+    c->churn.next_us = cs_sim_now_us(sim) + 200000 + cs_rng_below(rng, 300001);
+}
+
+/* Stage 1: the old leader and (nodes - 1) / 2 - 1 others against the rest. */
+static void rs_churn_cut_old(void *arg, struct cs_sim *sim, uint64_t cycle)
+{
+    struct rs_cluster *c = arg;
+    if (c->churn.stage != RS_CHURN_OLD_CUT || c->churn.cycle != cycle) return;
+    struct cs_rng *rng = cs_sim_rng(sim, CS_SIM_STREAM_NEMESIS);
+    uint32_t side = 1u << c->churn.old_leader;
+    uint32_t more = (c->nodes_len - 1) / 2 - 1;
+    while (more > 0) {
+        uint32_t k = (uint32_t)cs_rng_below(rng, c->nodes_len);
+        if (side >> k & 1) continue;
+        side |= 1u << k;
+        more--;
+    }
+    cs_sim_heal(sim);
+    cs_sim_partition_halves(sim, side);
+    (void)cs_sim_schedule(sim, RS_CHURN_STAGE1_US_MAX, rs_churn_end, c, cycle);
+}
+
+/* Stage 2: the successor alone against everyone, for 0.4-1.0 s. */
+static void rs_churn_cut_new(void *arg, struct cs_sim *sim, uint64_t tag)
+{
+    struct rs_cluster *c = arg;
+    if (c->churn.stage != RS_CHURN_NEW_CUT || c->churn.cycle != tag >> 8) return;
+    cs_sim_heal(sim);
+    cs_sim_partition_isolate(sim, (uint32_t)(tag & 0xff));
+    struct cs_rng *rng = cs_sim_rng(sim, CS_SIM_STREAM_NEMESIS);
+    (void)cs_sim_schedule(sim, 400000 + cs_rng_below(rng, 600001), rs_churn_end, c, c->churn.cycle);
+}
+
+/* Step 4: the committing leader crashes now; heal, the isolated successor rejoins. */
+static void rs_churn_crash_committer(void *arg, struct cs_sim *sim, uint64_t tag)
+{
+    struct rs_cluster *c = arg;
+    if (c->churn.stage != RS_CHURN_NEW_CUT || c->churn.cycle != tag >> 8) return;
+    rs_crash_event(c, sim, tag & 0xff);
+    rs_churn_end(c, sim, c->churn.cycle);
+}
+
+/* After a drain: does node n's change of role or commit move the schedule on? */
+static void rs_maybe_churn(struct rs_node *n, const struct cs_raft_status *before)
+{
+    struct rs_cluster *c = n->cluster;
+    struct rs_churn *ch = &c->churn;
+    if (!ch->on || !c->sim) return;
+    uint64_t now = cs_sim_now_us(c->sim);
+    struct cs_raft_status after;
+    cs_raft_status(n->r, &after);
+    if (after.role != CS_RAFT_LEADER) return;
+    bool elected = before->role != CS_RAFT_LEADER || before->term != after.term;
+    if (ch->stage == RS_CHURN_IDLE) {
+        if (elected || after.last_index <= before->last_index || now < ch->next_us ||
+            now + RS_CHURN_LAST_START_US >= c->faults_stop_us) {
+            return;
+        }
+        ch->stage = RS_CHURN_OLD_CUT;
+        ch->cycle++;
+        ch->cycles++;
+        ch->old_leader = n->sim_id;
+        ch->old_term = after.term;
+        /* Now, within this event: the appends wait for the sync, so none is out yet. */
+        (void)cs_sim_schedule(c->sim, 0, rs_churn_cut_old, c, ch->cycle);
+    } else if (ch->stage == RS_CHURN_OLD_CUT && elected && n->sim_id != ch->old_leader &&
+               after.term > ch->old_term) {
+        ch->stage = RS_CHURN_NEW_CUT;
+        ch->cycles_full++;
+        ch->new_leader = n->sim_id;
+        ch->crash_committer = cs_rng_chance(cs_sim_rng(c->sim, CS_SIM_STREAM_NEMESIS), 1, 2);
+        (void)cs_sim_schedule(c->sim, 0, rs_churn_cut_new, c, ch->cycle << 8 | n->sim_id);
+    } else if (ch->stage == RS_CHURN_NEW_CUT && n->sim_id != ch->new_leader &&
+               ch->crash_committer && after.commit > before->commit) {
+        (void)cs_sim_schedule(c->sim, 0, rs_churn_crash_committer, c, ch->cycle << 8 | n->sim_id);
+    }
+}
+
+/* Take every Ready; before is the status before the input that caused them. */
+static void rs_drain(struct rs_node *n, struct cs_sim_ctx *ctx, const struct cs_raft_status *before)
+{
     for (int round = 0; round < 64 && cs_raft_has_ready(n->r); round++) {
         struct cs_raft_ready rd;
         cs_raft_ready(n->r, &rd);
@@ -530,7 +725,8 @@ static void rs_drain(struct rs_node *n, struct cs_sim_ctx *ctx)
         cs_raft_advance(n->r, &rd);
         rs_post_flush(n, ctx); /* what needs no new sync goes now, before the next batch */
     }
-    rs_maybe_fault(n, &before);
+    rs_maybe_churn(n, before);
+    if (n->cluster->churn.stage == RS_CHURN_IDLE) rs_maybe_fault(n, before);
     rs_compact(n, ctx);
 }
 
@@ -667,7 +863,14 @@ static int rs_init(void *state, struct cs_sim_ctx *ctx)
 
 static int rs_restart(void *state, struct cs_sim_ctx *ctx)
 {
-    return rs_start_core(state, ctx);
+    struct rs_node *n = state;
+    int rc = rs_start_core(n, ctx);
+    if (rc && !n->cluster->violation[0]) {
+        /* Durable state the node cannot start from is a storage bug: the run fails. */
+        snprintf(n->cluster->violation, sizeof n->cluster->violation,
+                 "node %u cannot restart from its disk: %s", n->sim_id, cs_errname(rc));
+    }
+    return rc;
 }
 
 static void rs_crash(void *state)
@@ -684,13 +887,16 @@ static void rs_on_message(void *state, struct cs_sim_ctx *ctx, uint32_t from, co
                           size_t len)
 {
     struct rs_node *n = state;
+    if (!n->r) return; /* its restart failed: the run stops at that violation */
     static struct cs_raft_entry entries[CS_RAFT_MSG_ENTRIES_MAX];
     struct cs_raft_msg m;
     (void)from;
     if (cs_raft_msg_decode(bytes, len, &m, entries, CS_RAFT_MSG_ENTRIES_MAX) != 0) return;
+    struct cs_raft_status before;
+    cs_raft_status(n->r, &before);
     cs_raft_tick(n->r, ctx->now_us / 1000);
     (void)cs_raft_step(n->r, &m);
-    rs_drain(n, ctx);
+    rs_drain(n, ctx, &before);
 }
 
 /*
@@ -724,16 +930,20 @@ static void rs_maybe_change_membership(struct rs_node *n)
 static void rs_on_timer(void *state, struct cs_sim_ctx *ctx, uint32_t timer_id)
 {
     struct rs_node *n = state;
+    if (!n->r) return;
     (void)timer_id;
+    struct cs_raft_status before;
+    cs_raft_status(n->r, &before);
     cs_raft_tick(n->r, ctx->now_us / 1000);
     rs_maybe_change_membership(n);
-    rs_drain(n, ctx);
+    rs_drain(n, ctx, &before);
     (void)cs_sim_timer_set(ctx, 0, RS_TICK_US);
 }
 
 static void rs_on_sync(void *state, struct cs_sim_ctx *ctx, uint64_t sync_id)
 {
     struct rs_node *n = state;
+    if (!n->r) return;
     if (sync_id > n->sync_done) n->sync_done = sync_id;
     rs_post_flush(n, ctx);
     rs_compact(n, ctx);
@@ -751,7 +961,10 @@ static void rs_on_client_request(void *state, struct cs_sim_ctx *ctx,
                                  const struct cs_sim_request *req)
 {
     struct rs_node *n = state;
+    if (!n->r) return;
     struct rs_pending *p = rs_pending_slot(n);
+    struct cs_raft_status before;
+    cs_raft_status(n->r, &before);
     if (!p) {
         rs_reply(ctx, req, CS_SIM_FAIL, CS_EBUSY, false, 0);
         return;
@@ -766,7 +979,7 @@ static void rs_on_client_request(void *state, struct cs_sim_ctx *ctx,
         }
         p->used = true;
         p->is_read = true;
-        rs_drain(n, ctx);
+        rs_drain(n, ctx, &before);
         return;
     }
     char key[16];
@@ -804,7 +1017,7 @@ static void rs_on_client_request(void *state, struct cs_sim_ctx *ctx,
     p->used = true;
     p->index = index;
     p->term = st.term;
-    rs_drain(n, ctx);
+    rs_drain(n, ctx, &before);
 }
 
 static int rs_check_node(void *state)
@@ -997,7 +1210,9 @@ struct rs_result {
     uint32_t ops_ok, ops_fail, ops_info;
     uint32_t live_ops; /* operations the liveness bound applied to */
     uint64_t conf_changes;
+    uint64_t churn_cycles, churn_cycles_full;
     uint64_t end_us;
+    uint64_t trace_hash; /* cs_sim_trace_hash at the end: equal runs, equal hashes */
     struct cs_sim_stats stats;
 };
 
@@ -1051,6 +1266,11 @@ static int rs_world(const struct rs_args *a, uint64_t seed, struct rs_cluster *c
     struct cs_sim_nemesis_options no;
     memset(&no, 0, sizeof no);
     no.faults = CS_SIM_FAULTS_ALL;
+    if (c->churn.on) {
+        /* The churn schedule owns the partitions: the nemesis's heal would cut it short. */
+        no.faults &= ~(uint32_t)(CS_SIM_FAULT_PARTITION_HALVES | CS_SIM_FAULT_PARTITION_ISOLATE |
+                                 CS_SIM_FAULT_PARTITION_BRIDGE | CS_SIM_FAULT_PARTITION_ONE_WAY);
+    }
     no.interval_min_us = 50000;
     no.interval_max_us = 400000;
     no.duration_min_us = 50000;
@@ -1071,6 +1291,7 @@ static int rs_run(const struct rs_args *a, uint64_t seed, struct rs_result *out)
     struct cs_rng pick;
     cs_rng_init(&pick, seed ^ 0x7261667473696dull);
     bool single = cs_rng_chance(&pick, 1, 2);
+    c->churn.on = single && cs_rng_chance(&pick, 1, 2);
     c->msg_entries_max = single ? 1 : 1 + (uint32_t)cs_rng_below(&pick, 64);
     c->inflight_max = single ? 1 : 1 + (uint32_t)cs_rng_below(&pick, 16);
     c->leader_of_term = calloc(RS_TERMS_MAX, sizeof *c->leader_of_term);
@@ -1100,6 +1321,7 @@ static int rs_run(const struct rs_args *a, uint64_t seed, struct rs_result *out)
         }
         out->end_us = cs_sim_now_us(sim);
         out->stats = *cs_sim_stats(sim);
+        out->trace_hash = cs_sim_trace_hash(sim);
         rc = cs_sim_workload_error(wl);
     }
     cs_sim_destroy(sim);
@@ -1111,6 +1333,8 @@ static int rs_run(const struct rs_args *a, uint64_t seed, struct rs_result *out)
     }
     memcpy(out->violation, c->violation, sizeof out->violation);
     out->conf_changes = c->conf_changes;
+    out->churn_cycles = c->churn.cycles;
+    out->churn_cycles_full = c->churn.cycles_full;
     /*
      * Liveness: once the faults stop (everything heals), a leader must be
      * elected and serve: no operation invoked RS_LIVENESS_US after that may
@@ -1215,6 +1439,7 @@ static int rs_command(int argc, char **argv)
         return CS_CLI_EXIT_OK;
     }
     unsigned long long passed = 0, failed = 0, live_ops = 0, conf_changes = 0;
+    unsigned long long churn_seeds = 0, churn_cycles = 0, churn_cycles_full = 0;
     for (unsigned long long i = 0; i < a.seeds; i++) {
         uint64_t seed = a.seed_start + i;
         struct rs_result r;
@@ -1226,9 +1451,10 @@ static int rs_command(int argc, char **argv)
         bool ok = !r.violation[0] && r.verdict == CS_VERDICT_VALID;
         if (!ok || a.single) {
             printf("seed %" PRIu64 ": %s (ops %u ok, %u fail, %u info; crashes %" PRIu64
-                   "; virtual %.2f s)\n",
+                   "; virtual %.2f s; trace %016" PRIx64 ")\n",
                    seed, r.violation[0] ? r.violation : cs_verdict_name((enum cs_verdict)r.verdict),
-                   r.ops_ok, r.ops_fail, r.ops_info, r.stats.crashes, (double)r.end_us / 1e6);
+                   r.ops_ok, r.ops_fail, r.ops_info, r.stats.crashes, (double)r.end_us / 1e6,
+                   r.trace_hash);
         }
         if (!ok) {
             printf("  replay: consist sim raft --seed %" PRIu64 " --nodes %llu%s%s\n", seed,
@@ -1238,9 +1464,15 @@ static int rs_command(int argc, char **argv)
         failed += !ok;
         live_ops += r.live_ops;
         conf_changes += r.conf_changes;
+        churn_seeds += r.churn_cycles > 0;
+        churn_cycles += r.churn_cycles;
+        churn_cycles_full += r.churn_cycles_full;
     }
     fprintf(stderr, "%llu membership changes accepted by leaders during the faults\n",
             conf_changes);
+    fprintf(stderr,
+            "%llu leader-churn cycles in %llu seeds (%llu reached a successor's isolation)\n",
+            churn_cycles, churn_seeds, churn_cycles_full);
     fprintf(stderr, "%llu operations were invoked %.1f s or more after the faults stopped\n",
             live_ops, (double)RS_LIVENESS_US / 1e6);
     printf("%llu passed, %llu failed\n", passed, failed);
