@@ -7,7 +7,7 @@
  * it writes <dir>/cluster.pids (node id, pid, RESP port per line) so that
  * `status` and `down`, run from another terminal, find the same nodes.
  * Node i listens for RESP on base+i-1 (7000+i by default), HTTP on
- * base+1000+i-1 (reserved, not served yet) and peers on base+2000+i-1.
+ * base+1000+i-1 and peers on base+2000+i-1.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -225,6 +225,8 @@ static pid_t cluster_spawn(const char *bin, const struct cluster_opts *o, unsign
     ARG("%u", base + i - 1);
     ARG("--peer-port");
     ARG("%u", base + 2000 + i - 1);
+    ARG("--http-port");
+    ARG("%u", base + 1000 + i - 1);
     ARG("--dir");
     argv[argc++] = node_dir;
     for (unsigned j = 1; j <= o->n; j++) {

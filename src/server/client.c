@@ -823,7 +823,7 @@ int srv_clients_open(struct srv_clients **out, uv_loop_t *loop, const struct srv
         *out = s;
         return CS_EIO;
     }
-    srv_node_set_drained(node, client_on_drained, s);
+    srv_node_add_drained(node, client_on_drained, s);
     *out = s;
     return 0;
 }

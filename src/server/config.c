@@ -24,6 +24,7 @@ void srv_config_default(struct srv_config *c)
     snprintf(c->bind, sizeof c->bind, "127.0.0.1");
     c->port = 7001;
     c->peer_port = 9001;
+    c->http_port = 8001;
     snprintf(c->dir, sizeof c->dir, "./data");
     c->election_timeout_ms = 1000;
     c->heartbeat_interval_ms = 100;
@@ -116,6 +117,7 @@ int srv_config_set(struct srv_config *c, const char *key, char **vals, int nvals
         {"node-id", 1, UINT64_MAX, &c->node_id, 8},
         {"port", 1, 65535, &c->port, 2},
         {"peer-port", 1, 65535, &c->peer_port, 2},
+        {"http-port", 0, 65535, &c->http_port, 2},
         {"election-timeout-ms", 50, 60000, &c->election_timeout_ms, 4},
         {"heartbeat-interval-ms", 10, 10000, &c->heartbeat_interval_ms, 4},
         {"request-timeout-ms", 100, 600000, &c->request_timeout_ms, 4},
@@ -250,8 +252,8 @@ int srv_config_check(const struct srv_config *c, char *err, size_t err_len)
                      (unsigned long long)c->node_id);
             return -1;
         }
-    if (c->port == c->peer_port) {
-        snprintf(err, err_len, "port and peer-port must differ");
+    if (c->port == c->peer_port || c->http_port == c->port || c->http_port == c->peer_port) {
+        snprintf(err, err_len, "port, peer-port and http-port must differ");
         return -1;
     }
     if (cs_resp_limits_check(&c->resp) != 0) {

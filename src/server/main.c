@@ -26,6 +26,7 @@ struct main_state {
     uv_loop_t *loop;
     struct srv_node *node;
     struct srv_clients *clients;
+    struct srv_http *http;
     uv_signal_t sigint, sigterm;
 };
 
@@ -36,6 +37,7 @@ static void main_usage(FILE *out)
                  "  --cluster-id NAME    peers of another cluster are refused (default consist)\n"
                  "  --bind ADDR          IPv4 address to listen on (default 127.0.0.1)\n"
                  "  --port N             RESP client port (default 7001)\n"
+                 "  --http-port N        HTTP/JSON port (default 8001; 0: none)\n"
                  "  --peer-port N        peer port (default 9001)\n"
                  "  --peer ID HOST:PORT  a peer; repeat for each (none: a one-node cluster)\n"
                  "  --dir PATH           data directory (default ./data)\n"
@@ -138,16 +140,17 @@ int main(int argc, char **argv)
     }
     rc = srv_clients_open(&m.clients, m.loop, &config, m.node);
     if (rc) return 1;
+    if (config.http_port != 0 && srv_http_open(&m.http, m.loop, &config, m.node) != 0) return 1;
     uv_signal_init(m.loop, &m.sigint);
     uv_signal_init(m.loop, &m.sigterm);
     m.sigint.data = m.sigterm.data = &m;
     uv_signal_start(&m.sigint, main_on_signal, SIGINT);
     uv_signal_start(&m.sigterm, main_on_signal, SIGTERM);
     fprintf(stderr,
-            "consistd: node %llu of cluster '%s': RESP on %s:%u, peers on %s:%u, %u peer(s), "
-            "data in %s\n",
+            "consistd: node %llu of cluster '%s': RESP on %s:%u, HTTP on %u, peers on %u, "
+            "%u peer(s), data in %s\n",
             (unsigned long long)config.node_id, config.cluster_id, config.bind, config.port,
-            config.bind, config.peer_port, config.peers_len, config.dir);
+            config.http_port, config.peer_port, config.peers_len, config.dir);
     uv_run(m.loop, UV_RUN_DEFAULT);
     srv_clients_close(m.clients);
     srv_node_close(m.node);

@@ -32,6 +32,7 @@
 #define NODE_READY_ROUNDS  64 /* Ready batches drained in one turn */
 #define NODE_RESTORE_BYTES (8u << 20)
 #define NODE_IDENTITY_KEY  "identity"
+#define NODE_DRAINED_MAX   4 /* hooks run after each turn: RESP, HTTP */
 
 /* Who is waiting for a request: a local client, or a follower that forwarded it. */
 struct node_origin {
@@ -75,8 +76,9 @@ struct srv_node {
     uv_timer_t tick_timer;
     uv_prepare_t prepare;
     uv_check_t check;
-    void (*drained)(void *ctx);
-    void *drained_ctx;
+    uint32_t drained_len;
+    void (*drained[NODE_DRAINED_MAX])(void *ctx);
+    void *drained_ctx[NODE_DRAINED_MAX];
     uint64_t req_next;
     uint64_t last_expire_ms;
     uint64_t last_leader;
@@ -463,6 +465,12 @@ static void node_maybe_snapshot(struct srv_node *n)
     cs_buf_free(&snap);
 }
 
+static void node_run_drained(struct srv_node *n)
+{
+    for (uint32_t k = 0; k < n->drained_len; k++)
+        n->drained[k](n->drained_ctx[k]);
+}
+
 static void node_drain(struct srv_node *n)
 {
     bool any = false;
@@ -486,7 +494,7 @@ static void node_drain(struct srv_node *n)
         n->leader_changes++;
     }
     node_maybe_snapshot(n);
-    if (n->drained) n->drained(n->drained_ctx);
+    node_run_drained(n);
 }
 
 static void node_on_prepare(uv_prepare_t *h)
@@ -538,7 +546,7 @@ static void node_on_tick(uv_timer_t *t)
     if (now_ms - n->last_expire_ms >= NODE_EXPIRE_MS) {
         n->last_expire_ms = now_ms;
         node_expire(n, now_ms);
-        if (n->drained) n->drained(n->drained_ctx); /* send the expired answers now */
+        node_run_drained(n); /* send the expired answers now */
     }
 }
 
@@ -746,10 +754,12 @@ void srv_node_on_frame(struct srv_node *n, uint64_t from, uint8_t type, uint64_t
 
 /* ---- lifecycle and introspection ------------------------------------------ */
 
-void srv_node_set_drained(struct srv_node *n, void (*fn)(void *ctx), void *ctx)
+void srv_node_add_drained(struct srv_node *n, void (*fn)(void *ctx), void *ctx)
 {
-    n->drained = fn;
-    n->drained_ctx = ctx;
+    CS_ASSERT(n->drained_len < NODE_DRAINED_MAX);
+    n->drained[n->drained_len] = fn;
+    n->drained_ctx[n->drained_len] = ctx;
+    n->drained_len++;
 }
 
 static int node_open_storage(struct srv_node *n)
@@ -834,6 +844,17 @@ uint64_t srv_node_now_ms(struct srv_node *n)
 uint64_t srv_node_next_req_id(struct srv_node *n)
 {
     return ++n->req_next;
+}
+
+void srv_node_status(struct srv_node *n, struct cs_raft_status *status,
+                     struct srv_node_counters *counters)
+{
+    cs_raft_status(n->raft, status);
+    *counters = (struct srv_node_counters){.leader_changes = n->leader_changes,
+                                           .syncs = n->syncs,
+                                           .peer_frames_dropped = srv_peers_dropped(n->peers),
+                                           .peers_connected = srv_peers_connected(n->peers),
+                                           .keys = cs_kv_keys(n->kv)};
 }
 
 void srv_node_info(struct srv_node *n, struct cs_buf *out)

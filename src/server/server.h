@@ -51,6 +51,7 @@ struct srv_config {
     char bind[SRV_HOST_BYTES_MAX];
     uint16_t port;      /* RESP */
     uint16_t peer_port; /* peers */
+    uint16_t http_port; /* HTTP/JSON; 0: not served */
     char dir[SRV_PATH_BYTES_MAX];
     uint32_t peers_len;
     struct srv_peer_addr peers[SRV_PEERS_MAX];
@@ -108,13 +109,24 @@ typedef void (*srv_done_fn)(void *ctx, uint64_t req_id, const struct srv_result 
 void srv_node_submit(struct srv_node *n, const struct cs_kv_command *cmd, bool is_read,
                      uint64_t req_id, srv_done_fn done, void *ctx);
 
+/* Counters for INFO, /metrics and /v1/cluster. */
+struct srv_node_counters {
+    uint64_t leader_changes;
+    uint64_t syncs;
+    uint64_t peer_frames_dropped;
+    uint32_t peers_connected;
+    uint64_t keys;
+};
+void srv_node_status(struct srv_node *n, struct cs_raft_status *status,
+                     struct srv_node_counters *counters);
+
 /* srv_node_info: INFO text (sections server, replication, raft) into out. */
 void srv_node_info(struct srv_node *n, struct cs_buf *out);
 uint64_t srv_node_dbsize(struct srv_node *n);
 uint64_t srv_node_now_ms(struct srv_node *n);
 uint64_t srv_node_next_req_id(struct srv_node *n);
-/* srv_node_set_drained: fn(ctx) runs after each turn's Ready batches (flush replies there). */
-void srv_node_set_drained(struct srv_node *n, void (*fn)(void *ctx), void *ctx);
+/* srv_node_add_drained: fn(ctx) runs after each turn's Ready batches (flush replies there). */
+void srv_node_add_drained(struct srv_node *n, void (*fn)(void *ctx), void *ctx);
 
 /* Called by the peer transport with one decoded Raft or forward frame. */
 void srv_node_on_frame(struct srv_node *n, uint64_t from, uint8_t type, uint64_t group_id,
@@ -179,5 +191,14 @@ int srv_clients_open(struct srv_clients **out, uv_loop_t *loop, const struct srv
                      struct srv_node *node);
 void srv_clients_close(struct srv_clients *s);
 uint64_t srv_clients_connected(const struct srv_clients *s);
+
+/* ---- the HTTP server (http.c) --------------------------------------------- */
+
+struct srv_http;
+
+int srv_http_open(struct srv_http **out, uv_loop_t *loop, const struct srv_config *config,
+                  struct srv_node *node);
+/* srv_http_flush: write the responses finished since the last call (after each turn). */
+void srv_http_flush(struct srv_http *h);
 
 #endif /* CS_SERVER_H */

@@ -21,7 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 # A per-run base port, away from the defaults; $$ spreads parallel runs.
-base=$((17000 + ($$ % 400) * 10))
+base=$((17000 + ($$ % 400) * 20))
 fails=0
 R() { local port=$1; shift; timeout 10 redis-cli -p "$port" "$@" 2>&1; }
 expect() { # expect WANT -- port args...
@@ -34,6 +34,7 @@ start() { # start I N: node I of an N-node cluster
     local i=$1 n=$2 peers=() j
     for ((j = 1; j <= n; j++)); do [ "$j" != "$i" ] && peers+=(--peer "$j" "127.0.0.1:$((base + 5 + j))"); done
     "$BIN" --node-id "$i" --port $((base + i)) --peer-port $((base + 5 + i)) --dir "$dir/n$n-$i" \
+        --http-port $((base + 10 + i)) \
         --election-timeout-ms 300 --heartbeat-interval-ms 50 --snapshot-every 16 "${peers[@]}" \
         >>"$dir/n$n-$i.log" 2>&1 &
     pids+=($!)

@@ -16,11 +16,12 @@ dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; [ -n "${CS_KEEP:-}" ] && echo "kept $dir" || rm -rf "$dir"; }
 trap cleanup EXIT
-base=$((21000 + ($$ % 300) * 10))
+base=$((21000 + ($$ % 200) * 20))
 for i in 1 2 3; do
     peers=()
     for j in 1 2 3; do [ "$j" != "$i" ] && peers+=(--peer "$j" "127.0.0.1:$((base + 5 + j))"); done
     "$BIN" --node-id "$i" --port $((base + i)) --peer-port $((base + 5 + i)) --dir "$dir/n$i" \
+        --http-port $((base + 10 + i)) \
         --election-timeout-ms 300 --heartbeat-interval-ms 50 --request-timeout-ms 2000 \
         "${peers[@]}" >>"$dir/n$i.log" 2>&1 &
     pids+=($!)

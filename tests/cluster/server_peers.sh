@@ -13,12 +13,13 @@ dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$dir"; }
 trap cleanup EXIT
-base=$((19000 + ($$ % 300) * 10))
+base=$((19000 + ($$ % 100) * 20))
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 start() { # start ID CLUSTER DIR
     local other=$((3 - $1))
     "$BIN" --node-id "$1" --cluster-id "$2" --port $((base + $1)) --peer-port $((base + 5 + $1)) \
+        --http-port $((base + 10 + $1)) \
         --dir "$dir/$3-$1" --election-timeout-ms 200 --heartbeat-interval-ms 50 \
         --peer $other 127.0.0.1:$((base + 5 + other)) >>"$dir/$3-$1.log" 2>&1 &
     pids+=($!)
