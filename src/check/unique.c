@@ -142,7 +142,7 @@ static void cluster_name(const struct zones_cluster *c, const struct cs_cop *cop
         snprintf(out, out_len, "the value op %u wrote", cops[c->write].op);
 }
 
-/* end_text: one end of a zone: "the start", "the end", "op N returned". */
+/* end_text: one end of a zone: "the start", "the end", "op N's return". */
 static void end_text(const struct cs_cop *cops, uint64_t position, uint32_t op, bool returned,
                      char *out, size_t out_len)
 {
@@ -151,7 +151,7 @@ static void end_text(const struct cs_cop *cops, uint64_t position, uint32_t op, 
     else if (position == UINT64_MAX)
         snprintf(out, out_len, "the end");
     else
-        snprintf(out, out_len, "op %u %s", cops[op].op, returned ? "returned" : "was invoked");
+        snprintf(out, out_len, "op %u's %s", cops[op].op, returned ? "return" : "invocation");
 }
 
 static int explain_overlap(struct cs_check_result *r, const struct cs_cop *cops,
@@ -165,8 +165,8 @@ static int explain_overlap(struct cs_check_result *r, const struct cs_cop *cops,
     end_text(cops, y->done, y->done_op, true, y0, sizeof y0);
     end_text(cops, y->start, y->start_op, false, y1, sizeof y1);
     set_detail(r,
-               "zones: %s must hold from when %s until %s, and %s from when %s until %s; "
-               "the spans overlap, so one is overwritten while still to be read",
+               "zones: %s must hold from %s to %s, and %s from %s to %s; the spans "
+               "overlap, so one is overwritten while still to be read",
                xn, x0, x1, yn, y0, y1);
     uint32_t list[] = {x->write, x->done_op, x->start_op, y->write, y->done_op, y->start_op};
     return set_stuck(r, cops, list, 6);
@@ -183,8 +183,8 @@ static int explain_inside(struct cs_check_result *r, const struct cs_cop *cops,
     end_text(cops, outer->done, outer->done_op, true, o0, sizeof o0);
     end_text(cops, outer->start, outer->start_op, false, o1, sizeof o1);
     set_detail(r,
-               "zones: %s can only take effect after %s and before %s, all while %s must "
-               "hold (from when %s until %s)",
+               "zones: %s can only take effect between %s and %s, all while %s must hold "
+               "(from %s to %s)",
                in, i0, i1, on, o0, o1);
     uint32_t list[] = {inner->write, inner->done_op, inner->start_op,
                        outer->write, outer->done_op, outer->start_op};
