@@ -25,10 +25,27 @@
 #define CLIENT_READ_BYTES     (64u << 10)
 #define CLIENT_SLOT_REPLY_MAX (CS_KV_REPLY_BYTES_MAX + 4096)
 
+/* A command queued between MULTI and EXEC: its shape and how many ops it added. */
+struct client_queued {
+    uint8_t shape;
+    bool set_get;
+    uint32_t ops_len;
+};
+
+/* A transaction: the queued commands, their ops and the bytes the ops point into. */
+struct client_multi {
+    uint32_t len; /* commands */
+    size_t key_at[CS_KV_OPS_MAX], value_at[CS_KV_OPS_MAX], expected_at[CS_KV_OPS_MAX];
+    struct client_queued cmds[CS_KV_OPS_MAX];
+    struct cs_kv_command cmd; /* ops with offsets into bytes until EXEC resolves them */
+    struct cs_buf bytes;
+};
+
 struct client_slot {
     bool done;
-    uint8_t shape; /* enum srv_shape */
-    bool set_get;  /* SET ... GET: reply with the old value */
+    uint8_t shape;             /* enum srv_shape */
+    bool set_get;              /* SET ... GET: reply with the old value */
+    struct client_multi *exec; /* SRV_SHAPE_EXEC: the transaction, freed with the slot */
     uint64_t req_id;
     struct cs_buf reply;
 };
@@ -40,6 +57,8 @@ struct client_conn {
     int proto;
     uint64_t id;
     char name[CLIENT_NAME_BYTES_MAX + 1];
+    struct client_multi *multi; /* between MULTI and EXEC/DISCARD */
+    bool multi_failed;          /* a command was refused while queueing: EXEC aborts */
     struct client_slot slots[SRV_PIPELINE_MAX];
     uint32_t slots_head, slots_len;
     uint32_t pending; /* slots not done: requests out in the node */
@@ -76,12 +95,27 @@ static int client_read_start(struct client_conn *c);
 
 /* ---- connection lifetime -------------------------------------------------- */
 
+static void client_multi_free(struct client_multi *m)
+{
+    if (!m) return;
+    cs_buf_free(&m->bytes);
+    free(m);
+}
+
+static void client_slot_release(struct client_slot *s)
+{
+    cs_buf_free(&s->reply);
+    client_multi_free(s->exec);
+    s->exec = NULL;
+}
+
 static void client_on_closed(uv_handle_t *h)
 {
     struct client_conn *c = h->data;
     c->handle_closed = true;
     for (uint32_t k = 0; k < c->slots_len; k++)
-        cs_buf_free(&c->slots[(c->slots_head + k) % SRV_PIPELINE_MAX].reply);
+        client_slot_release(&c->slots[(c->slots_head + k) % SRV_PIPELINE_MAX]);
+    client_multi_free(c->multi);
     cs_resp_parser_free(c->parser);
     c->server->connected--;
     free(c);
@@ -158,7 +192,7 @@ static void client_flush(struct client_conn *c)
         struct client_slot *s = &c->slots[c->slots_head];
         if (w && s->reply.len) memcpy(w->bytes + at, s->reply.data, s->reply.len);
         at += s->reply.len;
-        cs_buf_free(&s->reply);
+        client_slot_release(s);
         c->slots_head = (c->slots_head + 1) % SRV_PIPELINE_MAX;
         c->slots_len--;
     }
@@ -197,12 +231,14 @@ static void client_on_drained(void *ctx)
 
 /* ---- formatting a kv reply ------------------------------------------------ */
 
-static void client_format(struct client_conn *c, struct client_slot *s, const struct cs_kv_reply *r)
+/* One command's reply from its results[0..len) (a whole reply, or its part of an EXEC). */
+static void client_format_one(struct cs_resp_writer *wp, uint8_t shape, bool set_get,
+                              const struct cs_kv_result *results, uint32_t len)
 {
-    struct cs_resp_writer w;
-    cs_resp_writer_init(&w, &s->reply, c->proto);
-    const struct cs_kv_result *r0 = &r->results[0];
-    switch ((enum srv_shape)s->shape) {
+    struct cs_resp_writer w = *wp;
+    const struct cs_kv_result *r0 = &results[0];
+    CS_ASSERT(len >= 1);
+    switch ((enum srv_shape)shape) {
     case SRV_SHAPE_GET:
         if (r0->found)
             cs_resp_write_bulk(&w, r0->value, r0->value_len);
@@ -210,7 +246,7 @@ static void client_format(struct client_conn *c, struct client_slot *s, const st
             cs_resp_write_null(&w);
         return;
     case SRV_SHAPE_SET:
-        if (s->set_get) {
+        if (set_get) {
             if (r0->found)
                 cs_resp_write_bulk(&w, r0->value, r0->value_len);
             else
@@ -225,8 +261,8 @@ static void client_format(struct client_conn *c, struct client_slot *s, const st
         return;
     case SRV_SHAPE_SUM: {
         int64_t sum = 0;
-        for (uint32_t k = 0; k < r->results_len; k++)
-            sum += r->results[k].number;
+        for (uint32_t k = 0; k < len; k++)
+            sum += results[k].number;
         cs_resp_write_int(&w, sum);
         return;
     }
@@ -241,24 +277,26 @@ static void client_format(struct client_conn *c, struct client_slot *s, const st
             cs_resp_write_error(&w, "ERR", cs_strerror(r0->rc));
         return;
     case SRV_SHAPE_MGET:
-        cs_resp_write_array(&w, r->results_len);
-        for (uint32_t k = 0; k < r->results_len; k++) {
-            if (r->results[k].found) {
-                cs_resp_write_bulk(&w, r->results[k].value, r->results[k].value_len);
+        cs_resp_write_array(&w, len);
+        for (uint32_t k = 0; k < len; k++) {
+            if (results[k].found) {
+                cs_resp_write_bulk(&w, results[k].value, results[k].value_len);
             } else {
                 cs_resp_write_null(&w);
             }
         }
         return;
     case SRV_SHAPE_MSET:
-        for (uint32_t k = 0; k < r->results_len; k++) {
-            if (r->results[k].rc != 0) {
-                cs_resp_write_error(&w, "ERR", cs_strerror(r->results[k].rc));
+        for (uint32_t k = 0; k < len; k++) {
+            if (results[k].rc != 0) {
+                cs_resp_write_error(&w, "ERR", cs_strerror(results[k].rc));
                 return;
             }
         }
         cs_resp_write_ok(&w);
         return;
+    case SRV_SHAPE_EXEC:
+        CS_UNREACHABLE();
     case SRV_SHAPE_CAS:
         if (r0->rc == 0)
             cs_resp_write_int(&w, 1);
@@ -269,6 +307,26 @@ static void client_format(struct client_conn *c, struct client_slot *s, const st
         return;
     }
     CS_UNREACHABLE();
+}
+
+static void client_format(struct client_conn *c, struct client_slot *s, const struct cs_kv_reply *r)
+{
+    struct cs_resp_writer w;
+    cs_resp_writer_init(&w, &s->reply, c->proto);
+    if (s->shape != SRV_SHAPE_EXEC) {
+        client_format_one(&w, s->shape, s->set_get, r->results, r->results_len);
+        return;
+    }
+    /* EXEC: one reply per queued command, each from its own run of results. */
+    CS_ASSERT(s->exec != NULL);
+    cs_resp_write_array(&w, s->exec->len);
+    uint32_t at = 0;
+    for (uint32_t k = 0; k < s->exec->len; k++) {
+        const struct client_queued *q = &s->exec->cmds[k];
+        CS_ASSERT(at + q->ops_len <= r->results_len);
+        client_format_one(&w, q->shape, q->set_get, r->results + at, q->ops_len);
+        at += q->ops_len;
+    }
 }
 
 static void client_on_done(void *ctx, uint64_t req_id, const struct srv_result *res)
@@ -300,6 +358,7 @@ struct client_cmd_ctx {
     size_t argc;
     struct cs_resp_writer w; /* for immediate replies, into the new slot */
     struct client_slot *slot;
+    bool queued; /* inside MULTI: the command was queued */
 };
 
 static bool arg_is(const struct cs_resp_arg *a, const char *word)
@@ -370,9 +429,45 @@ static void op_set_key(struct cs_kv_op *op, uint8_t type, const struct cs_resp_a
 }
 
 /* Send cmd to the node; the slot is answered by client_on_done. */
+/* Inside MULTI: append cmd's ops (copying their bytes) to the transaction. */
+static void multi_queue(struct client_cmd_ctx *x, const struct cs_kv_command *cmd, uint8_t shape)
+{
+    struct client_multi *m = x->c->multi;
+    if (m->cmd.ops_len + cmd->ops_len > CS_KV_OPS_MAX) {
+        x->c->multi_failed = true;
+        return reply_error(x, "ERR", "transaction too large (CS_KV_OPS_MAX is 64 operations)");
+    }
+    for (uint32_t k = 0; k < cmd->ops_len; k++) {
+        struct cs_kv_op op = cmd->ops[k];
+        /* Offsets into m->bytes now; EXEC turns them into pointers (the buffer may move). */
+        size_t key_at = m->bytes.len;
+        cs_put_raw(&m->bytes, op.key, op.key_len);
+        size_t value_at = m->bytes.len;
+        if (op.value_len) cs_put_raw(&m->bytes, op.value, op.value_len);
+        size_t expected_at = m->bytes.len;
+        if (op.expected_len) cs_put_raw(&m->bytes, op.expected, op.expected_len);
+        op.key = NULL;
+        op.value = NULL;
+        op.expected = NULL;
+        m->key_at[m->cmd.ops_len] = key_at;
+        m->value_at[m->cmd.ops_len] = value_at;
+        m->expected_at[m->cmd.ops_len] = expected_at;
+        m->cmd.ops[m->cmd.ops_len++] = op;
+    }
+    if (cs_buf_error(&m->bytes)) {
+        x->c->multi_failed = true;
+        return reply_error(x, "ERR", "transaction too large (bytes)");
+    }
+    m->cmds[m->len++] = (struct client_queued){
+        .shape = shape, .set_get = x->slot->set_get, .ops_len = cmd->ops_len};
+    x->queued = true;
+    cs_resp_write_simple(&x->w, "QUEUED", 6);
+}
+
 static void submit(struct client_cmd_ctx *x, struct cs_kv_command *cmd, bool is_read, uint8_t shape)
 {
     struct client_conn *c = x->c;
+    if (c->multi) return multi_queue(x, cmd, shape);
     x->slot->shape = shape;
     x->slot->req_id = srv_node_next_req_id(c->server->node);
     c->pending++;
@@ -666,19 +761,88 @@ static void cmd_info(struct client_cmd_ctx *x)
     cs_buf_free(&text);
 }
 
+static void cmd_multi(struct client_cmd_ctx *x)
+{
+    struct client_conn *c = x->c;
+    if (x->argc != 1) return reply_arity(x);
+    if (c->multi) return reply_error(x, "ERR", "MULTI calls can not be nested");
+    c->multi = calloc(1, sizeof *c->multi);
+    if (!c->multi) return reply_error(x, "ERR", "out of memory");
+    cs_buf_init(&c->multi->bytes, CS_KV_COMMAND_BYTES_MAX / 2);
+    c->multi_failed = false;
+    cs_resp_write_ok(&x->w);
+}
+
+static void cmd_discard(struct client_cmd_ctx *x)
+{
+    struct client_conn *c = x->c;
+    if (x->argc != 1) return reply_arity(x);
+    if (!c->multi) return reply_error(x, "ERR", "DISCARD without MULTI");
+    client_multi_free(c->multi);
+    c->multi = NULL;
+    cs_resp_write_ok(&x->w);
+}
+
+/* EXEC: every queued op in one kv command, one Raft entry: applied together, in order. */
+static void cmd_exec(struct client_cmd_ctx *x)
+{
+    struct client_conn *c = x->c;
+    if (x->argc != 1) return reply_arity(x);
+    if (!c->multi) return reply_error(x, "ERR", "EXEC without MULTI");
+    struct client_multi *m = c->multi;
+    c->multi = NULL;
+    if (c->multi_failed) {
+        client_multi_free(m);
+        return reply_error(x, "EXECABORT", "Transaction discarded because of previous errors.");
+    }
+    if (m->len == 0) {
+        client_multi_free(m);
+        cs_resp_write_array(&x->w, 0);
+        return;
+    }
+    for (uint32_t k = 0; k < m->cmd.ops_len; k++) {
+        struct cs_kv_op *op = &m->cmd.ops[k];
+        op->key = m->bytes.data + m->key_at[k];
+        op->value = op->value_len ? m->bytes.data + m->value_at[k] : NULL;
+        op->expected = op->expected_len ? m->bytes.data + m->expected_at[k] : NULL;
+    }
+    x->slot->exec = m; /* freed with the slot, after the reply is formatted */
+    x->slot->shape = SRV_SHAPE_EXEC;
+    x->slot->req_id = srv_node_next_req_id(c->server->node);
+    c->pending++;
+    srv_node_submit(c->server->node, &m->cmd, false, x->slot->req_id, client_on_done, c);
+}
+
+static void cmd_watch(struct client_cmd_ctx *x)
+{
+    reply_error(x, "ERR", "WATCH is not supported yet (use CAS for optimistic updates)");
+}
+
 struct client_cmd {
     const char *name;
     void (*run)(struct client_cmd_ctx *x);
 };
 
 static const struct client_cmd client_cmds[] = {
-    {"GET", cmd_get},     {"SET", cmd_set},       {"DEL", cmd_del},         {"EXISTS", cmd_exists},
-    {"INCR", cmd_incr},   {"INCRBY", cmd_incrby}, {"DECR", cmd_decr},       {"DECRBY", cmd_decrby},
-    {"MGET", cmd_mget},   {"MSET", cmd_mset},     {"CAS", cmd_cas},         {"PING", cmd_ping},
-    {"ECHO", cmd_echo},   {"QUIT", cmd_quit},     {"SELECT", cmd_select},   {"DBSIZE", cmd_dbsize},
-    {"HELLO", cmd_hello}, {"CLIENT", cmd_client}, {"COMMAND", cmd_command}, {"CONFIG", cmd_config},
-    {"INFO", cmd_info},
+    {"GET", cmd_get},         {"SET", cmd_set},       {"DEL", cmd_del},
+    {"EXISTS", cmd_exists},   {"INCR", cmd_incr},     {"INCRBY", cmd_incrby},
+    {"DECR", cmd_decr},       {"DECRBY", cmd_decrby}, {"MGET", cmd_mget},
+    {"MSET", cmd_mset},       {"CAS", cmd_cas},       {"PING", cmd_ping},
+    {"ECHO", cmd_echo},       {"QUIT", cmd_quit},     {"SELECT", cmd_select},
+    {"DBSIZE", cmd_dbsize},   {"HELLO", cmd_hello},   {"CLIENT", cmd_client},
+    {"COMMAND", cmd_command}, {"CONFIG", cmd_config}, {"INFO", cmd_info},
+    {"MULTI", cmd_multi},     {"EXEC", cmd_exec},     {"DISCARD", cmd_discard},
+    {"WATCH", cmd_watch},
 };
+
+/* Key commands: the only ones a transaction may queue. */
+static bool client_cmd_is_kv(const struct client_cmd *cmd)
+{
+    return cmd->run == cmd_get || cmd->run == cmd_set || cmd->run == cmd_del ||
+           cmd->run == cmd_exists || cmd->run == cmd_incr || cmd->run == cmd_incrby ||
+           cmd->run == cmd_decr || cmd->run == cmd_decrby || cmd->run == cmd_mget ||
+           cmd->run == cmd_mset || cmd->run == cmd_cas;
+}
 
 static void client_dispatch(struct client_conn *c, const struct cs_resp_command *cmd)
 {
@@ -688,9 +852,17 @@ static void client_dispatch(struct client_conn *c, const struct cs_resp_command 
     const struct client_cmd *found = NULL;
     for (size_t k = 0; k < sizeof client_cmds / sizeof client_cmds[0] && !found; k++)
         if (arg_is(&cmd->argv[0], client_cmds[k].name)) found = &client_cmds[k];
-    if (found) {
+    bool in_multi = c->multi != NULL;
+    bool control = found && (found->run == cmd_exec || found->run == cmd_discard ||
+                             found->run == cmd_multi || found->run == cmd_quit);
+    if (in_multi && found && !control && !client_cmd_is_kv(found)) {
+        c->multi_failed = true;
+        reply_error(&x, "ERR", "only key commands may be queued inside MULTI");
+    } else if (found) {
         found->run(&x);
+        if (in_multi && !control && !x.queued) c->multi_failed = true; /* refused: EXEC aborts */
     } else {
+        if (in_multi) c->multi_failed = true;
         char msg[128];
         snprintf(msg, sizeof msg, "unknown command '%.*s'",
                  (int)(cmd->argv[0].len > 48 ? 48 : cmd->argv[0].len),

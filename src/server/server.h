@@ -84,6 +84,7 @@ enum srv_shape {
     SRV_SHAPE_MGET,    /* array of bulks / nulls */
     SRV_SHAPE_MSET,    /* +OK */
     SRV_SHAPE_CAS,     /* :1 swapped, :0 not */
+    SRV_SHAPE_EXEC,    /* an array: each queued command's reply */
 };
 
 /* ---- the node (node.c) ----------------------------------------------------- */

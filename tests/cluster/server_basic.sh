@@ -4,6 +4,7 @@
 # Three nodes: a leader is elected, a write on each follower is forwarded and
 # read back on the leader. kill -9 of every node, restart: all data is there;
 # a node down for 40 writes catches up by snapshot (snapshot-every 16).
+# MULTI/EXEC through python3-redis on one node and on a follower.
 # Garbage and an oversized bulk length on the RESP port: -ERR protocol error,
 # the connection closes, the server stays up. Every wait is bounded.
 set -u
@@ -59,6 +60,28 @@ wait_known() { # wait_known PORT...: until every node names a leader (at most ~1
         sleep 0.1
     done
     return 1
+}
+
+multi_check() { # multi_check PORT: MULTI/EXEC through python3-redis, atomic and in order
+    $PY - "$1" <<'PY'
+import sys, redis
+r = redis.Redis(port=int(sys.argv[1]), socket_timeout=10)
+p = r.pipeline(transaction=True)
+p.set("t", "1"); p.incr("t"); p.get("t"); p.set("t", "9", nx=True); p.mset({"t1": "a", "t2": "b"})
+p.mget("t", "t1", "t2"); p.delete("t1", "nope")
+got = p.execute()
+want = [True, 2, b"2", None, True, [b"2", b"a", b"b"], 1]
+if got != want: sys.exit("FAIL: EXEC -> %r, want %r" % (got, want))
+p = r.pipeline(transaction=True)
+p.set("u", "1"); p.execute_command("SET", "u", "2", "EX", "5")
+try:
+    p.execute(); sys.exit("FAIL: EXEC after a refused command did not abort")
+except redis.exceptions.ResponseError as e:
+    if "EXECABORT" not in str(e) and "expiry" not in str(e): sys.exit("FAIL: %s" % e)
+if r.get("u") is not None: sys.exit("FAIL: an aborted transaction wrote u")
+print("ok   MULTI/EXEC on port", sys.argv[1])
+PY
+    [ $? = 0 ] || fails=$((fails + 1))
 }
 
 # ---- one node ----
@@ -129,6 +152,7 @@ wait_leader $P >/dev/null || { echo "FAIL: no leader after restart"; exit 1; }
 expect 2000 -- $P get ctr
 expect w2 -- $P get k2
 expect 10 -- $P get a
+multi_check $P
 kill -9 "${pids[1]}"; wait "${pids[1]}" 2>/dev/null
 
 # ---- three nodes ----
@@ -142,6 +166,7 @@ for i in 1 2 3; do
     expect $i -- $p incr c3
 done
 expect "val1 val2 val3 3" -- $L mget key1 key2 key3 c3
+for i in 1 2 3; do [ $((base + i)) != "$L" ] && { multi_check $((base + i)); break; }; done
 for i in 1 2 3; do expect "val1 val2 val3 3" -- $((base + i)) mget key1 key2 key3 c3; done
 # kill -9 all three, restart them all: the data is there
 for k in 2 3 4; do kill -9 "${pids[$k]}" 2>/dev/null; done
