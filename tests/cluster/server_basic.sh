@@ -36,7 +36,8 @@ start() { # start I N: node I of an N-node cluster
     for ((j = 1; j <= n; j++)); do [ "$j" != "$i" ] && peers+=(--peer "$j" "127.0.0.1:$((base + 5 + j))"); done
     "$BIN" --node-id "$i" --port $((base + i)) --peer-port $((base + 5 + i)) --dir "$dir/n$n-$i" \
         --http-port $((base + 10 + i)) \
-        --election-timeout-ms 300 --heartbeat-interval-ms 50 --snapshot-every 16 "${peers[@]}" \
+        --election-timeout-ms 300 --heartbeat-interval-ms 50 --snapshot-every 16 --maxclients 40 \
+        "${peers[@]}" \
         >>"$dir/n$n-$i.log" 2>&1 &
     pids+=($!)
 } 2>/dev/null
@@ -79,6 +80,17 @@ try:
 except redis.exceptions.ResponseError as e:
     if "EXECABORT" not in str(e) and "expiry" not in str(e): sys.exit("FAIL: %s" % e)
 if r.get("u") is not None: sys.exit("FAIL: an aborted transaction wrote u")
+# CS_KV_OPS_MAX operations in one transaction is the limit; one more aborts it.
+p = r.pipeline(transaction=True)
+for k in range(64): p.set("lim%d" % k, "x")
+if p.execute() != [True] * 64: sys.exit("FAIL: 64 queued SETs")
+p = r.pipeline(transaction=True)
+for k in range(65): p.set("over%d" % k, "x")
+try:
+    p.execute(); sys.exit("FAIL: 65 operations in one EXEC were accepted")
+except redis.exceptions.ResponseError:
+    pass
+if r.exists("over0"): sys.exit("FAIL: the 65-operation transaction wrote")
 print("ok   MULTI/EXEC on port", sys.argv[1])
 PY
     [ $? = 0 ] || fails=$((fails + 1))
@@ -112,6 +124,32 @@ expect "ERR DB index is out of range (consist has only db 0)" -- $P select 1
 # a 512-byte key is the limit; 513 is refused
 k512=$(printf 'k%.0s' $(seq 512)); expect OK -- $P set "$k512" v
 expect "ERR key is longer than 512 bytes (CS_KV_KEY_BYTES_MAX)" -- $P set "${k512}x" v
+# limits at and one past: keys per command (64), value bytes (65536), clients (maxclients 40)
+$PY - "$P" <<'PY'
+import socket, sys, redis
+port = int(sys.argv[1])
+r = redis.Redis(port=port, socket_timeout=10)
+fails = []
+keys = ["mk%d" % k for k in range(65)]
+if r.mget(keys[:64]) != [None] * 64: fails.append("MGET of 64 keys")
+try: r.mget(keys); fails.append("MGET of 65 keys accepted")
+except redis.exceptions.ResponseError: pass
+if not r.set("big", b"v" * 65536) or len(r.get("big")) != 65536: fails.append("65536-byte value")
+try: r.set("big2", b"v" * 65537); fails.append("65537-byte value accepted")
+except redis.exceptions.ResponseError: pass
+if r.exists("big2"): fails.append("the refused value was written")
+conns = []
+for k in range(39):                      # 39 more: 40 with r
+    c = redis.Redis(port=port, socket_timeout=10); c.ping(); conns.append(c)
+s = socket.create_connection(("127.0.0.1", port)); s.settimeout(5)
+s.sendall(b"PING\r\n")
+answer = s.recv(200)
+if not answer.startswith(b"-ERR max number of clients"): fails.append("41st client: %r" % answer)
+if r.ping() is not True: fails.append("the 40 clients no longer work")
+for f in fails: print("FAIL:", f)
+sys.exit(1 if fails else 0)
+PY
+[ $? = 0 ] || fails=$((fails + 1))
 # bad input: an error, the connection closes, the server stays up
 out=$($PY - "$P" <<'PY'
 import socket, sys
