@@ -610,10 +610,17 @@ static void node_lead(struct srv_node *n, const struct cs_kv_command *cmd, bool 
     }
     struct cs_raft_status st;
     cs_raft_status(n->raft, &st);
+    /* Proposals at or past index from an earlier term of ours were replaced: the log
+     * holds a different entry there now (our new one), so they certainly failed. */
+    while (n->writes_len > 0) {
+        struct node_write *tail =
+            &n->writes[(n->writes_head + n->writes_len - 1) % SRV_PENDING_WRITES_MAX];
+        if (tail->index < index) break;
+        CS_ASSERT(tail->term < st.term);
+        if (tail->live) node_fail(n, &tail->origin, "TRYAGAIN", "write lost to a new leader");
+        n->writes_len--;
+    }
     struct node_write *w = &n->writes[(n->writes_head + n->writes_len) % SRV_PENDING_WRITES_MAX];
-    CS_ASSERT(n->writes_len == 0 ||
-              n->writes[(n->writes_head + n->writes_len - 1) % SRV_PENDING_WRITES_MAX].index <
-                  index);
     *w = (struct node_write){.index = index, .term = st.term, .live = true, .origin = *o};
     n->writes_len++;
 }
