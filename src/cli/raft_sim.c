@@ -601,7 +601,7 @@ static void rs_maybe_fault(struct rs_node *n, const struct cs_raft_status *befor
 /*
  * The leader-churn schedule, in a quarter of the seeds (the one-entry-per-
  * message ones): the Figure 8 interleaving as a fault schedule, which any
- * Raft must survive. It watches roles only, never the core's rules:
+ * Raft must survive. It watches roles and indexes, never the core's rules:
  *   1. a leader L of term t has just appended (the entries are on their way
  *      to its disk, not yet sent): cut L off together with a minority that
  *      is one short of a quorum, so the entries reach only that minority;
@@ -624,10 +624,17 @@ static void rs_maybe_fault(struct rs_node *n, const struct cs_raft_status *befor
 #define RS_CHURN_STAGE1_US_MAX 1500000 /* no successor by then: give the cycle up */
 #define RS_CHURN_LAST_START_US 2500000 /* before faults_stop_us: cycles end before faults do */
 
-static void rs_churn_end(void *arg, struct cs_sim *sim, uint64_t cycle)
+/* Tags name a cycle and a stage: cycle << 8 | stage (or | node). */
+static uint64_t rs_churn_tag(const struct rs_churn *ch, uint32_t low)
+{
+    return ch->cycle << 8 | low;
+}
+
+/* End the cycle if it is still at the stage the tag names: heal. */
+static void rs_churn_end(void *arg, struct cs_sim *sim, uint64_t tag)
 {
     struct rs_cluster *c = arg;
-    if (c->churn.stage == RS_CHURN_IDLE || c->churn.cycle != cycle) return;
+    if (c->churn.stage == RS_CHURN_IDLE || tag != rs_churn_tag(&c->churn, c->churn.stage)) return;
     cs_sim_heal(sim);
     c->churn.stage = RS_CHURN_IDLE;
     struct cs_rng *rng = cs_sim_rng(sim, CS_SIM_STREAM_NEMESIS);
@@ -635,10 +642,12 @@ static void rs_churn_end(void *arg, struct cs_sim *sim, uint64_t cycle)
 }
 
 /* Stage 1: the old leader and (nodes - 1) / 2 - 1 others against the rest. */
-static void rs_churn_cut_old(void *arg, struct cs_sim *sim, uint64_t cycle)
+static void rs_churn_cut_old(void *arg, struct cs_sim *sim, uint64_t tag)
 {
     struct rs_cluster *c = arg;
-    if (c->churn.stage != RS_CHURN_OLD_CUT || c->churn.cycle != cycle) return;
+    if (c->churn.stage != RS_CHURN_OLD_CUT || tag != rs_churn_tag(&c->churn, RS_CHURN_OLD_CUT)) {
+        return;
+    }
     struct cs_rng *rng = cs_sim_rng(sim, CS_SIM_STREAM_NEMESIS);
     uint32_t side = 1u << c->churn.old_leader;
     uint32_t more = (c->nodes_len - 1) / 2 - 1;
@@ -650,7 +659,8 @@ static void rs_churn_cut_old(void *arg, struct cs_sim *sim, uint64_t cycle)
     }
     cs_sim_heal(sim);
     cs_sim_partition_halves(sim, side);
-    (void)cs_sim_schedule(sim, RS_CHURN_STAGE1_US_MAX, rs_churn_end, c, cycle);
+    (void)cs_sim_schedule(sim, RS_CHURN_STAGE1_US_MAX, rs_churn_end, c,
+                          rs_churn_tag(&c->churn, RS_CHURN_OLD_CUT));
 }
 
 /* Stage 2: the successor alone against everyone, for 0.4-1.0 s. */
@@ -661,7 +671,8 @@ static void rs_churn_cut_new(void *arg, struct cs_sim *sim, uint64_t tag)
     cs_sim_heal(sim);
     cs_sim_partition_isolate(sim, (uint32_t)(tag & 0xff));
     struct cs_rng *rng = cs_sim_rng(sim, CS_SIM_STREAM_NEMESIS);
-    (void)cs_sim_schedule(sim, 400000 + cs_rng_below(rng, 600001), rs_churn_end, c, c->churn.cycle);
+    (void)cs_sim_schedule(sim, 400000 + cs_rng_below(rng, 600001), rs_churn_end, c,
+                          rs_churn_tag(&c->churn, RS_CHURN_NEW_CUT));
 }
 
 /* Step 4: the committing leader crashes now; heal, the isolated successor rejoins. */
@@ -670,7 +681,7 @@ static void rs_churn_crash_committer(void *arg, struct cs_sim *sim, uint64_t tag
     struct rs_cluster *c = arg;
     if (c->churn.stage != RS_CHURN_NEW_CUT || c->churn.cycle != tag >> 8) return;
     rs_crash_event(c, sim, tag & 0xff);
-    rs_churn_end(c, sim, c->churn.cycle);
+    rs_churn_end(c, sim, rs_churn_tag(&c->churn, RS_CHURN_NEW_CUT));
 }
 
 /* After a drain: does node n's change of role or commit move the schedule on? */
@@ -695,17 +706,17 @@ static void rs_maybe_churn(struct rs_node *n, const struct cs_raft_status *befor
         ch->old_leader = n->sim_id;
         ch->old_term = after.term;
         /* Now, within this event: the appends wait for the sync, so none is out yet. */
-        (void)cs_sim_schedule(c->sim, 0, rs_churn_cut_old, c, ch->cycle);
+        (void)cs_sim_schedule(c->sim, 0, rs_churn_cut_old, c, rs_churn_tag(ch, RS_CHURN_OLD_CUT));
     } else if (ch->stage == RS_CHURN_OLD_CUT && elected && n->sim_id != ch->old_leader &&
                after.term > ch->old_term) {
         ch->stage = RS_CHURN_NEW_CUT;
         ch->cycles_full++;
         ch->new_leader = n->sim_id;
         ch->crash_committer = cs_rng_chance(cs_sim_rng(c->sim, CS_SIM_STREAM_NEMESIS), 1, 2);
-        (void)cs_sim_schedule(c->sim, 0, rs_churn_cut_new, c, ch->cycle << 8 | n->sim_id);
+        (void)cs_sim_schedule(c->sim, 0, rs_churn_cut_new, c, rs_churn_tag(ch, n->sim_id));
     } else if (ch->stage == RS_CHURN_NEW_CUT && n->sim_id != ch->new_leader &&
                ch->crash_committer && after.commit > before->commit) {
-        (void)cs_sim_schedule(c->sim, 0, rs_churn_crash_committer, c, ch->cycle << 8 | n->sim_id);
+        (void)cs_sim_schedule(c->sim, 0, rs_churn_crash_committer, c, rs_churn_tag(ch, n->sim_id));
     }
 }
 
