@@ -1,5 +1,5 @@
 # The commands a newcomer uses. Two of them matter on a fresh machine:
-#   make run    start consist with embedded defaults
+#   make run    start a local three-node cluster with embedded defaults
 #   make test   install what is missing, build twice, run every test
 # Everything else is for people working on consist.
 
@@ -27,8 +27,10 @@ build-asan: deps
 		-DCS_SANITIZE=ON -DCS_ASSERT_MODE=test >/dev/null
 	@$(CMAKE) --build $(ASAN_DIR) -j $(JOBS)
 
+# A local three-node cluster with embedded defaults: RESP on 7001-7003, HTTP
+# on 8001-8003, data under ./data. Ctrl-C stops every node.
 run: build
-	@build/bin/consist demo clocks
+	@build/bin/consist cluster up -n 3 --dir ./data
 
 test-release: build
 	@cd $(RELEASE_DIR) && $(CTEST) --output-on-failure -j $(JOBS)

@@ -324,8 +324,10 @@ static int cluster_up(int argc, char **argv)
     printf("consist cluster up: %zu node(s), data in %s, leader on port %u\n", len, o.dir,
            leader_port);
     for (size_t k = 0; k < len; k++)
-        printf("  node %u: redis-cli -p %u   (peers on %u, pid %ld)\n", nodes[k].id, nodes[k].port,
-               nodes[k].port + 2000, (long)nodes[k].pid);
+        printf(
+            "  node %u: redis-cli -p %u   curl localhost:%u/v1/cluster   (peers on %u, pid %ld)\n",
+            nodes[k].id, nodes[k].port, nodes[k].port + 1000, nodes[k].port + 2000,
+            (long)nodes[k].pid);
     printf("any node takes reads and writes (followers forward to the leader).\n"
            "Ctrl-C stops the cluster; `consist cluster status --dir %s` from another shell.\n",
            o.dir);
