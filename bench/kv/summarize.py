@@ -2,7 +2,7 @@
 """summarize.py: the tables of bench/kv/run, from its results.tsv.
 
 The one idea: every figure printed is the median over the rounds of one
-run, and every ratio divides two medians of that same run, because absolute
+run (each figure on its own: p99 is the median of the rounds' p99s), and every ratio divides two medians of that same run, because absolute
 figures on a shared machine drift with the hour and only same-run ratios
 compare the systems. The range over the rounds is shown beside each
 throughput so a noisy figure is seen as noisy.
@@ -60,19 +60,38 @@ def fmt_ratio(a, b, key):
     return f"{a[key] / b[key]:.2f}x"
 
 
-def table(runs, api, base, rows, title):
+def table(runs, api, base, others, rows, title):
+    """One row per load: base's figures, then each other system's, then their ratios to base."""
     print(f"### {title}")
     print()
-    print(f"| load | {base} ops/s | {base} p50 ms | {base} p99 ms "
-          f"| consist ops/s | consist p50 ms | consist p99 ms "
-          f"| consist/{base} ops/s | consist/{base} p99 |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    head = f"| load | {base} ops/s | {base} p50 ms | {base} p99 ms "
+    for o in others:
+        head += f"| {o} ops/s | {o} p50 ms | {o} p99 ms "
+    for o in others:
+        head += f"| {o}/{base} ops/s | {o}/{base} p99 "
+    print(head + "|")
+    print("|---" + "|---:" * (3 + 5 * len(others)) + "|")
     for label, op, conns, pipeline in rows:
         b = median_of(runs.get((base, api, op, conns, pipeline), []))
-        c = median_of(runs.get(("consist", api, op, conns, pipeline), []))
-        print(f"| {label} | {fmt_ops(b)} | {fmt_ms(b, 'p50')} | {fmt_ms(b, 'p99')} "
-              f"| {fmt_ops(c)} | {fmt_ms(c, 'p50')} | {fmt_ms(c, 'p99')} "
-              f"| {fmt_ratio(c, b, 'ops')} | {fmt_ratio(c, b, 'p99')} |")
+        cs = [median_of(runs.get((o, api, op, conns, pipeline), [])) for o in others]
+        line = f"| {label} | {fmt_ops(b)} | {fmt_ms(b, 'p50')} | {fmt_ms(b, 'p99')} "
+        for c in cs:
+            line += f"| {fmt_ops(c)} | {fmt_ms(c, 'p50')} | {fmt_ms(c, 'p99')} "
+        for c in cs:
+            line += f"| {fmt_ratio(c, b, 'ops')} | {fmt_ratio(c, b, 'p99')} "
+        print(line + "|")
+    print()
+
+
+def per_round(runs):
+    """Every round's throughput, so a drift within the run is seen."""
+    print("### Every round (ops/s)")
+    print()
+    print("| system | api | load | conns | pipeline | ops/s by round |")
+    print("|---|---|---|---:|---:|---|")
+    for (system, api, op, conns, pipeline), rows in sorted(runs.items()):
+        print(f"| {system} | {api} | {op} | {conns} | {pipeline} | "
+              + ", ".join(f"{r[0]:,.0f}" for r in rows) + " |")
     print()
 
 
@@ -81,19 +100,20 @@ def main():
         sys.exit("usage: summarize.py RESULTS_TSV ROUNDS")
     runs = load(sys.argv[1])
     rounds = int(sys.argv[2])
-    what = "median of %d rounds (range of ops/s in brackets)" % rounds if rounds > 1 else "one round"
-    table(runs, "http", "etcd", [
+    what = "median of %d rounds, range of ops/s in brackets" % rounds if rounds > 1 else "one round"
+    table(runs, "http", "etcd", ["consist"], [
         ("durable put, 1 conn", "put", "1", "-"),
         ("durable put, 50 conns", "put", "50", "-"),
         ("linearizable get, 1 conn", "get", "1", "-"),
         ("linearizable get, 50 conns", "get", "50", "-"),
     ], f"HTTP, wrk: consist vs etcd ({what})")
-    table(runs, "resp", "redis", [
+    table(runs, "resp", "redis", ["consist", "consist-1node"], [
         ("SET, 50 conns, -P 1", "set", "50", "1"),
         ("GET, 50 conns, -P 1", "get", "50", "1"),
         ("SET, 50 conns, -P 16", "set", "50", "16"),
         ("GET, 50 conns, -P 16", "get", "50", "16"),
-    ], f"RESP, redis-benchmark: consist vs Redis appendfsync always ({what})")
+    ], f"RESP, redis-benchmark: consist (3 nodes, and 1 node) vs Redis appendfsync always ({what})")
+    per_round(runs)
 
 
 if __name__ == "__main__":
