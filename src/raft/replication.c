@@ -66,6 +66,25 @@ static void replication_send_chunk(struct cs_raft *r, struct raft_progress *pr)
     pr->chunk_sent = true;
 }
 
+/* Send an append of the n entries after prev (n may be 0: a heartbeat). */
+static void replication_send_append_msg(struct cs_raft *r, const struct raft_progress *pr,
+                                        uint64_t prev, uint64_t prev_term, uint32_t n)
+{
+    CS_ASSERT(prev + 1 == pr->next || n == 0);
+    struct cs_raft_msg msg = {
+        .type = CS_RAFT_MSG_APPEND,
+        .to = pr->id,
+        .term = r->term,
+        .log_term = prev_term,
+        .index = prev,
+        .commit = r->commit,
+        .seq = r->seq,
+        .entries_len = n,
+        .entries = n ? log_at(&r->log, prev + 1) : NULL,
+    };
+    node_send(r, &msg);
+}
+
 void replication_send_append(struct cs_raft *r, struct raft_progress *pr, bool allow_empty)
 {
     CS_ASSERT(r->role == CS_RAFT_LEADER);
@@ -98,18 +117,7 @@ void replication_send_append(struct cs_raft *r, struct raft_progress *pr, bool a
         n++;
     }
     if (n == 0 && !allow_empty && pr->state == PROGRESS_REPLICATE) return;
-    struct cs_raft_msg msg = {
-        .type = CS_RAFT_MSG_APPEND,
-        .to = pr->id,
-        .term = r->term,
-        .log_term = prev_term,
-        .index = prev,
-        .commit = r->commit,
-        .seq = r->seq,
-        .entries_len = n,
-        .entries = n ? log_at(&r->log, pr->next) : NULL,
-    };
-    node_send(r, &msg);
+    replication_send_append_msg(r, pr, prev, prev_term, n);
     if (pr->state == PROGRESS_PROBE) {
         pr->probe_sent = true;
     } else if (n > 0) {
@@ -150,16 +158,7 @@ static void replication_send_past_window(struct cs_raft *r, struct raft_progress
         replication_send_append(r, pr, true);
         return;
     }
-    struct cs_raft_msg msg = {
-        .type = CS_RAFT_MSG_APPEND,
-        .to = pr->id,
-        .term = r->term,
-        .log_term = prev_term,
-        .index = prev,
-        .commit = r->commit,
-        .seq = r->seq,
-    };
-    node_send(r, &msg);
+    replication_send_append_msg(r, pr, prev, prev_term, 0);
 }
 
 void replication_broadcast_heartbeat(struct cs_raft *r)
