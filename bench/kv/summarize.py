@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """summarize.py: the tables of bench/kv/run, from its results.tsv.
 
-The one idea: every figure printed is the median over the rounds of one
-run (each figure on its own: p99 is the median of the rounds' p99s), and every ratio divides two medians of that same run, because absolute
-figures on a shared machine drift with the hour and only same-run ratios
-compare the systems. The range over the rounds is shown beside each
+The one idea: absolute figures on a shared machine drift with the hour and
+even from one minute to the next, so a ratio divides figures of the same
+round (measured minutes apart at most) and the ratio printed is the median
+of the rounds' ratios. Every other figure is the median over the rounds,
+each on its own (p99 is the median of the rounds' p99s). The range over the rounds is shown beside each
 throughput so a noisy figure is seen as noisy.
 
 Usage: summarize.py RESULTS_TSV ROUNDS
@@ -21,7 +22,7 @@ def load(path):
         for line in f:
             system, api, op, conns, pipeline, _rnd, ops, p50, p99, errors = line.rstrip("\n").split("\t")
             runs[(system, api, op, conns, pipeline)].append(
-                (float(ops), float(p50), float(p99), int(errors)))
+                (float(ops), float(p50), float(p99), int(errors), int(_rnd)))
     return runs
 
 
@@ -54,10 +55,11 @@ def fmt_ms(m, key):
     return "missing" if m is None else f"{m[key]:.2f}"
 
 
-def fmt_ratio(a, b, key):
-    if a is None or b is None or b[key] == 0:
-        return "—"
-    return f"{a[key] / b[key]:.2f}x"
+def ratio_of_rounds(rows_a, rows_b, index):
+    """Median over the rounds of a/b, pairing figures of the same round."""
+    by_round = {r[4]: r[index] for r in rows_b if r[index] > 0}
+    ratios = [r[index] / by_round[r[4]] for r in rows_a if r[4] in by_round]
+    return f"{statistics.median(ratios):.2f}x" if ratios else "—"
 
 
 def table(runs, api, base, others, rows, title):
@@ -72,13 +74,15 @@ def table(runs, api, base, others, rows, title):
     print(head + "|")
     print("|---" + "|---:" * (3 + 5 * len(others)) + "|")
     for label, op, conns, pipeline in rows:
-        b = median_of(runs.get((base, api, op, conns, pipeline), []))
-        cs = [median_of(runs.get((o, api, op, conns, pipeline), [])) for o in others]
+        b_rows = runs.get((base, api, op, conns, pipeline), [])
+        c_rows = [runs.get((o, api, op, conns, pipeline), []) for o in others]
+        b = median_of(b_rows)
+        cs = [median_of(rows) for rows in c_rows]
         line = f"| {label} | {fmt_ops(b)} | {fmt_ms(b, 'p50')} | {fmt_ms(b, 'p99')} "
         for c in cs:
             line += f"| {fmt_ops(c)} | {fmt_ms(c, 'p50')} | {fmt_ms(c, 'p99')} "
-        for c in cs:
-            line += f"| {fmt_ratio(c, b, 'ops')} | {fmt_ratio(c, b, 'p99')} "
+        for rows in c_rows:
+            line += f"| {ratio_of_rounds(rows, b_rows, 0)} | {ratio_of_rounds(rows, b_rows, 2)} "
         print(line + "|")
     print()
 
@@ -100,7 +104,8 @@ def main():
         sys.exit("usage: summarize.py RESULTS_TSV ROUNDS")
     runs = load(sys.argv[1])
     rounds = int(sys.argv[2])
-    what = "median of %d rounds, range of ops/s in brackets" % rounds if rounds > 1 else "one round"
+    what = ("medians of %d rounds, range of ops/s in brackets; ratios: median of the rounds' ratios"
+            % rounds if rounds > 1 else "one round")
     table(runs, "http", "etcd", ["consist"], [
         ("durable put, 1 conn", "put", "1", "-"),
         ("durable put, 50 conns", "put", "50", "-"),
