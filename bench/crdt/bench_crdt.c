@@ -11,14 +11,19 @@
  * "remove-delta merge" one remove's delta (O(n): see docs/crdt.md). For
  * counters, registers and the bounded counter, N does not apply: R nodes
  * each write once. Memory per OR-Set element is the heap the set holds
- * (requested bytes, and the allocator's real usage from mallinfo2) divided
- * by N, against the raw member bytes plus one 16-byte dot.
+ * (requested bytes, and the allocator's real usage from mallinfo2: arena
+ * bytes in use plus mmapped blocks) divided by N, against the raw member
+ * bytes plus one 16-byte dot. Run it with
+ * GLIBC_TUNABLES=glibc.malloc.tcache_count=0: glibc counts chunks parked in
+ * its thread cache (the table arrays a growing set freed) as in use.
  *
  * Every time is the median of RUNS runs. Physical time is read here, never
- * in src/crdt. Usage: bench_crdt [runs] [max_n]  (prints markdown)
+ * in src/crdt. Usage: bench_crdt [runs] [max_n] [memory]  (prints markdown;
+ * "memory" prints only the OR-Set memory section)
  */
 #include <inttypes.h>
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -413,18 +418,54 @@ static void bench_kind(const struct kind *k, size_t n, size_t replicas, int runs
     k->destroy(b);
 }
 
-/* Memory per OR-Set element against raw member bytes plus one dot. */
-static void bench_orset_memory(size_t n)
+/* Bytes per OR-Set element of n members: requested (cs_orset_mem_bytes) and
+ * real heap (mallinfo2), and the raw member bytes plus one dot. */
+struct orset_memory {
+    double raw, requested, heap;
+};
+
+static struct orset_memory orset_memory(size_t n)
 {
     struct mallinfo2 before = mallinfo2();
     struct cs_orset *s = orset_make(n, 3, false);
     struct mallinfo2 after = mallinfo2();
-    double raw = MEMBER_FMT_BYTES + (double)sizeof(struct cs_dot);
-    double requested = (double)cs_orset_mem_bytes(s) / (double)n;
-    double heap = (double)(after.uordblks - before.uordblks) / (double)n;
-    printf("| %zu | %.0f | %.1f | %.1f | %.2fx | %.2fx |\n", n, raw, requested, heap,
-           requested / raw, heap / raw);
+    struct orset_memory m = {
+        .raw = MEMBER_FMT_BYTES + (double)sizeof(struct cs_dot),
+        .requested = (double)cs_orset_mem_bytes(s) / (double)n,
+        .heap = (double)(after.uordblks + after.hblkhd - before.uordblks - before.hblkhd) /
+                (double)n,
+    };
     orset_destroy(s);
+    return m;
+}
+
+static void bench_orset_memory(size_t n)
+{
+    struct orset_memory m = orset_memory(n);
+    printf("| %zu | %.0f | %.1f | %.1f | %.2fx | %.2fx |\n", n, m.raw, m.requested, m.heap,
+           m.requested / m.raw, m.heap / m.raw);
+}
+
+/* The ratio moves with where N falls between two table growths, so sample N
+ * from 10^3 to max_n in steps of 1% and report the worst real-heap ratio. */
+static void bench_orset_memory_worst(size_t max_n)
+{
+    double worst = 0, best = 1e9;
+    size_t worst_n = 0, best_n = 0, samples = 0;
+    for (size_t n = 1000; n <= max_n; n += n / 100, samples++) {
+        struct orset_memory m = orset_memory(n);
+        if (m.heap / m.raw > worst) {
+            worst = m.heap / m.raw;
+            worst_n = n;
+        }
+        if (m.heap / m.raw < best) {
+            best = m.heap / m.raw;
+            best_n = n;
+        }
+    }
+    printf("\nOver %zu values of N from 1000 to %zu (steps of 1%%): heap / raw from %.2fx (N = "
+           "%zu) to %.2fx (N = %zu).\n",
+           samples, max_n, best, best_n, worst, worst_n);
 }
 
 static void bench_small_types(size_t replicas, int runs)
@@ -526,32 +567,41 @@ static void bench_small_types(size_t replicas, int runs)
     cs_bcounter_free(&bb);
 }
 
-int main(int argc, char **argv)
+static const size_t bench_ns[] = {1000, 10000, 100000};
+static const size_t bench_replicas[] = {3, 16, 64};
+
+static void bench_times(int runs, size_t max_n)
 {
-    int runs = argc > 1 ? atoi(argv[1]) : RUNS_DEFAULT;
-    if (runs < 1 || runs > RUNS_MAX) runs = RUNS_DEFAULT;
-    size_t max_n = argc > 2 ? (size_t)strtoull(argv[2], NULL, 10) : 100000;
-    static const size_t ns[] = {1000, 10000, 100000};
-    static const size_t replicas[] = {3, 16, 64};
     printf("## Sets, maps, ranked map (median of %d runs)\n\n", runs);
     printf("| type | N | replicas | merge B into A (ms) | add-delta merge (us) | remove-delta "
            "merge (us) | A encoded (bytes) | one add delta (bytes) |\n"
            "|---|---|---|---|---|---|---|---|\n");
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-        for (size_t i = 0; i < 3 && ns[i] <= max_n; i++) {
+        for (size_t i = 0; i < 3 && bench_ns[i] <= max_n; i++) {
             for (size_t r = 0; r < 3; r++)
-                bench_kind(&kinds[k], ns[i], replicas[r], runs);
+                bench_kind(&kinds[k], bench_ns[i], bench_replicas[r], runs);
         }
     }
     printf("\n## Counters and registers (median of %d runs)\n\n", runs);
     printf("| type | replicas | merge | state encoded (bytes) | one delta (bytes) |\n"
            "|---|---|---|---|---|\n");
     for (size_t r = 0; r < 3; r++)
-        bench_small_types(replicas[r], runs);
-    printf("\n## OR-Set memory per element (15-byte members, 3 writers)\n\n");
+        bench_small_types(bench_replicas[r], runs);
+    printf("\n");
+}
+
+int main(int argc, char **argv)
+{
+    int runs = argc > 1 ? atoi(argv[1]) : RUNS_DEFAULT;
+    if (runs < 1 || runs > RUNS_MAX) runs = RUNS_DEFAULT;
+    size_t max_n = argc > 2 ? (size_t)strtoull(argv[2], NULL, 10) : 100000;
+    bool memory_only = argc > 3 && strcmp(argv[3], "memory") == 0;
+    if (!memory_only) bench_times(runs, max_n);
+    printf("## OR-Set memory per element (15-byte members, 3 writers)\n\n");
     printf("| N | raw member + dot (bytes) | requested per element | heap per element "
            "(mallinfo2) | requested / raw | heap / raw |\n|---|---|---|---|---|---|\n");
-    for (size_t i = 0; i < 3 && ns[i] <= max_n; i++)
-        bench_orset_memory(ns[i]);
+    for (size_t i = 0; i < 3 && bench_ns[i] <= max_n; i++)
+        bench_orset_memory(bench_ns[i]);
+    bench_orset_memory_worst(max_n);
     return 0;
 }

@@ -6,6 +6,11 @@
  * a caller may delete while it iterates. Keys live inside the entries, so a
  * slot is one pointer. The hash is fixed (no per-process seed) so that runs
  * replay exactly; see docs/crdt.md on hash flooding.
+ *
+ * The one idea of the sizing: slots are a large share of a small member's
+ * memory, so the table is kept between 2/3 and 4/5 full instead of between
+ * 2/5 and 4/5 as power-of-two doubling would. Capacities are therefore any
+ * size, and a hash is mapped to a slot by a modulo, not a mask.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +18,9 @@
 #include "crdt/internal.h"
 
 #define TABLE_CAP_MIN 16u
-/* Capacities are powers of two in a uint32_t: room for the largest table at 4/5 load. */
-_Static_assert((uint64_t)CS_CRDT_ELEMENTS_MAX * 5 / 4 < (UINT64_C(1) << 31), "table capacity");
+/* Capacities fit a uint32_t: room for the largest table at 2/3 load. */
+_Static_assert((uint64_t)CS_CRDT_ELEMENTS_MAX * 3 / 2 + TABLE_CAP_MIN < (UINT64_C(1) << 31),
+               "table capacity");
 /* A tombstone: a slot that was used, so probing continues past it. */
 #define TABLE_TOMB ((void *)(uintptr_t)1)
 
@@ -84,9 +90,12 @@ static uint32_t table_probe(const struct cs_crdt_table *t, const void *key, size
                             bool *found)
 {
     CS_ASSERT(t->cap > 0);
-    uint32_t mask = t->cap - 1;
-    uint32_t i = (uint32_t)table_hash(key, key_len) & mask;
-    for (uint32_t n = 0; n < t->cap; n++, i = (i + 1) & mask) {
+    /* The hash's high half modulo cap. Not a multiply-shift: that maps hash
+     * order to slot order in every table, so walking one table while
+     * inserting into a smaller one (a merge, a copy) would pile every key
+     * onto one growing cluster. Modulo two different capacities scatters. */
+    uint32_t i = (uint32_t)(table_hash(key, key_len) >> 32) % t->cap;
+    for (uint32_t n = 0; n < t->cap; n++, i = i + 1 == t->cap ? 0 : i + 1) {
         void *p = t->slots[i];
         if (p == NULL) {
             *found = false;
@@ -112,7 +121,7 @@ struct crdt_entry *crdt_table_find(const struct cs_crdt_table *t, const void *ke
 
 static int table_rehash(struct cs_crdt_table *t, uint32_t cap)
 {
-    CS_ASSERT((cap & (cap - 1)) == 0 && cap >= TABLE_CAP_MIN);
+    CS_ASSERT(cap >= TABLE_CAP_MIN && cap > t->len);
     void **slots = calloc(cap, sizeof *slots);
     if (slots == NULL) return CS_ENOMEM;
     struct cs_crdt_table fresh = {slots, cap, 0, 0};
@@ -132,21 +141,30 @@ static int table_rehash(struct cs_crdt_table *t, uint32_t cap)
     return 0;
 }
 
-/* Slots in use (live or tombstone) stay below 4/5 of the capacity: probe
- * chains stay short and a slot costs 10..20 bytes per member. */
+/* Slots in use (live or tombstone) stay below 4/5 of the capacity, so probe
+ * chains stay short (about 3 slots for a miss at 4/5 with linear probing). */
 static bool table_crowded(uint64_t used, uint64_t cap)
 {
     return used * 5 >= cap * 4;
+}
+
+/* The capacity a rehash picks for len entries: 2/3 full. A table grows by
+ * 6/5 each time it fills to 4/5, so a slot costs 10..12 bytes per member
+ * (it was 10..20 with doubling); the price is more rehashes while growing,
+ * still O(1) amortised (each entry moves about 6 times over a table's life). */
+static uint32_t table_cap_for(size_t len)
+{
+    uint64_t cap = (uint64_t)len + (uint64_t)len / 2 + 1;
+    if (cap < TABLE_CAP_MIN) cap = TABLE_CAP_MIN;
+    CS_ASSERT(!table_crowded((uint64_t)len + 1, cap) && cap <= UINT32_MAX);
+    return (uint32_t)cap;
 }
 
 int crdt_table_reserve(struct cs_crdt_table *t, size_t len)
 {
     if (len > CS_CRDT_ELEMENTS_MAX) return CS_ETOOBIG;
     if (!table_crowded(t->used > len ? t->used : len, t->cap)) return 0;
-    uint32_t cap = TABLE_CAP_MIN;
-    while (table_crowded((uint64_t)len + 1, cap))
-        cap *= 2;
-    return table_rehash(t, cap);
+    return table_rehash(t, table_cap_for(len));
 }
 
 int crdt_table_insert(struct cs_crdt_table *t, struct crdt_entry *e)
