@@ -432,8 +432,8 @@ static struct orset_memory orset_memory(size_t n)
     struct orset_memory m = {
         .raw = MEMBER_FMT_BYTES + (double)sizeof(struct cs_dot),
         .requested = (double)cs_orset_mem_bytes(s) / (double)n,
-        .heap = (double)(after.uordblks + after.hblkhd - before.uordblks - before.hblkhd) /
-                (double)n,
+        .heap =
+            (double)(after.uordblks + after.hblkhd - before.uordblks - before.hblkhd) / (double)n,
     };
     orset_destroy(s);
     return m;

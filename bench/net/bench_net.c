@@ -41,11 +41,12 @@ static void build_resp(struct cs_buf *out, size_t n, bool set, struct cs_rng *rn
     struct cs_resp_writer w;
     cs_resp_writer_init(&w, out, 2);
     uint8_t value[256];
-    for (size_t i = 0; i < sizeof value; i++) value[i] = (uint8_t)('a' + i % 26);
+    for (size_t i = 0; i < sizeof value; i++)
+        value[i] = (uint8_t)('a' + i % 26);
     for (size_t i = 0; i < n; i++) {
         char key[32];
-        int key_len = snprintf(key, sizeof key, "key:%012llu",
-                               (unsigned long long)cs_rng_below(rng, 100000));
+        int key_len =
+            snprintf(key, sizeof key, "key:%012llu", (unsigned long long)cs_rng_below(rng, 100000));
         cs_resp_write_array(&w, set ? 3 : 2);
         cs_resp_write_bulk(&w, set ? "SET" : "GET", 3);
         cs_resp_write_bulk(&w, key, (size_t)key_len);
@@ -156,9 +157,12 @@ int main(int argc, char **argv)
     size_t n = 200000, runs = 11, read_bytes = 16 * 1024;
     for (int i = 1; i + 1 < argc; i += 2) {
         size_t v = (size_t)strtoull(argv[i + 1], NULL, 10);
-        if (strcmp(argv[i], "--commands") == 0) n = v;
-        else if (strcmp(argv[i], "--runs") == 0) runs = v;
-        else if (strcmp(argv[i], "--read-bytes") == 0) read_bytes = v;
+        if (strcmp(argv[i], "--commands") == 0)
+            n = v;
+        else if (strcmp(argv[i], "--runs") == 0)
+            runs = v;
+        else if (strcmp(argv[i], "--read-bytes") == 0)
+            read_bytes = v;
     }
     if (runs == 0 || runs > RUNS_MAX || n == 0 || read_bytes == 0) {
         fprintf(stderr, "usage: bench_net [--commands N] [--runs 1..%d] [--read-bytes B]\n",

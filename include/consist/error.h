@@ -14,30 +14,30 @@ extern "C" {
 #endif
 
 /* X(name, value, message). Values are stable: they may be stored and sent. */
-#define CS_ERRORS(X)                                                                  \
-    X(CS_OK, 0, "success")                                                            \
-    X(CS_ENOMEM, -1, "out of memory")                                                 \
-    X(CS_EINVAL, -2, "invalid argument")                                              \
-    X(CS_EDECODE, -3, "malformed encoding")                                           \
-    X(CS_ETOOBIG, -4, "size exceeds its limit")                                       \
-    X(CS_ENOSPACE, -5, "buffer capacity exhausted")                                   \
-    X(CS_EVERSION, -6, "unsupported encoding version")                                \
-    X(CS_ECLOCKDRIFT, -7, "remote clock too far ahead")                               \
-    X(CS_ENOTFOUND, -8, "not found")                                                  \
-    X(CS_EEXIST, -9, "already exists")                                                \
-    X(CS_EIO, -10, "input/output error")                                              \
-    X(CS_ETIMEOUT, -11, "timed out")                                                  \
-    X(CS_ENOQUORUM, -12, "quorum not reached")                                        \
-    X(CS_ENOTLEADER, -13, "not the leader")                                           \
-    X(CS_EBUSY, -14, "resource busy")                                                 \
-    X(CS_ECONFLICT, -15, "conflicting state")                                         \
-    X(CS_ERANGE, -16, "value out of range")                                           \
-    X(CS_EOVERFLOW, -17, "arithmetic overflow")                                       \
-    X(CS_ESTATE, -18, "operation not allowed in this state")                          \
-    X(CS_EUNKNOWN, -19, "outcome unknown")                                            \
-    X(CS_EPARSE, -20, "parse error")                                                  \
-    X(CS_EBUDGET, -21, "time or memory budget exhausted")                             \
-    X(CS_ECORRUPT, -22, "stored data corrupt")                                        \
+#define CS_ERRORS(X)                                                                               \
+    X(CS_OK, 0, "success")                                                                         \
+    X(CS_ENOMEM, -1, "out of memory")                                                              \
+    X(CS_EINVAL, -2, "invalid argument")                                                           \
+    X(CS_EDECODE, -3, "malformed encoding")                                                        \
+    X(CS_ETOOBIG, -4, "size exceeds its limit")                                                    \
+    X(CS_ENOSPACE, -5, "buffer capacity exhausted")                                                \
+    X(CS_EVERSION, -6, "unsupported encoding version")                                             \
+    X(CS_ECLOCKDRIFT, -7, "remote clock too far ahead")                                            \
+    X(CS_ENOTFOUND, -8, "not found")                                                               \
+    X(CS_EEXIST, -9, "already exists")                                                             \
+    X(CS_EIO, -10, "input/output error")                                                           \
+    X(CS_ETIMEOUT, -11, "timed out")                                                               \
+    X(CS_ENOQUORUM, -12, "quorum not reached")                                                     \
+    X(CS_ENOTLEADER, -13, "not the leader")                                                        \
+    X(CS_EBUSY, -14, "resource busy")                                                              \
+    X(CS_ECONFLICT, -15, "conflicting state")                                                      \
+    X(CS_ERANGE, -16, "value out of range")                                                        \
+    X(CS_EOVERFLOW, -17, "arithmetic overflow")                                                    \
+    X(CS_ESTATE, -18, "operation not allowed in this state")                                       \
+    X(CS_EUNKNOWN, -19, "outcome unknown")                                                         \
+    X(CS_EPARSE, -20, "parse error")                                                               \
+    X(CS_EBUDGET, -21, "time or memory budget exhausted")                                          \
+    X(CS_ECORRUPT, -22, "stored data corrupt")                                                     \
     X(CS_EDENIED, -23, "not permitted")
 
 enum cs_error {

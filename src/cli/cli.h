@@ -23,8 +23,8 @@
 struct cli_command {
     const char *parent; /* NULL for a top-level command */
     const char *name;
-    const char *usage;   /* one line: arguments after the name */
-    const char *summary; /* one line: what it does */
+    const char *usage;                 /* one line: arguments after the name */
+    const char *summary;               /* one line: what it does */
     int (*run)(int argc, char **argv); /* argv[0] is the command's name */
 };
 

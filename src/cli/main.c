@@ -48,7 +48,8 @@ static int by_name(const void *a, const void *b)
 void cli_usage(FILE *out, const char *parent)
 {
     qsort(commands, (size_t)commands_len, sizeof commands[0], by_name);
-    fprintf(out, "usage: consist %s%s<command> [args]\n\n", parent ? parent : "", parent ? " " : "");
+    fprintf(out, "usage: consist %s%s<command> [args]\n\n", parent ? parent : "",
+            parent ? " " : "");
     for (int i = 0; i < commands_len; i++) {
         const struct cli_command *c = commands[i];
         if (!same_parent(c, parent)) continue;

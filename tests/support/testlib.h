@@ -34,7 +34,10 @@ struct cs_test_case {
         static const struct cs_test_case cases_[] = {__VA_ARGS__};                                 \
         return cs_test_main(argc, argv, cases_, sizeof cases_ / sizeof cases_[0]);                 \
     }
-#define CS_CASE(fn) {#fn, fn}
+#define CS_CASE(fn)                                                                                \
+    {                                                                                              \
+#fn, fn                                                                                    \
+    }
 
 int cs_test_main(int argc, char **argv, const struct cs_test_case *cases, size_t cases_len);
 

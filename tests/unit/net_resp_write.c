@@ -145,7 +145,7 @@ CS_TEST(output_limit)
     CS_CHECK_EQ(fixed.len, 9);
     cs_buf_reset(&fixed);
     CS_CHECK_RC(cs_resp_write_bulk(&fw, "abcd", 4), CS_ENOSPACE);
-    CS_CHECK_EQ(fixed.len, 0); /* no partial reply */
+    CS_CHECK_EQ(fixed.len, 0);                       /* no partial reply */
     CS_CHECK_RC(cs_resp_write_ok(&fw), CS_ENOSPACE); /* sticky */
     struct cs_buf bounded;
     cs_buf_init(&bounded, 5);
