@@ -8,7 +8,9 @@
  * covers every write that arrived in the turn (group commit). In each batch
  * the order is the Ready contract's: persist entries and hard state, sync,
  * only then send, then apply and answer, then advance. A client hears "OK"
- * only from the apply of its entry, which a majority has synced.
+ * only from the apply of its entry, which a majority has synced. Reads are
+ * batched the same way: the reads of a turn share one ReadIndex round, issued
+ * at the end of the turn, so no read is served from a round older than it.
  *
  * Storage (docs/storage.md): the Raft log, hard state and snapshots live in
  * the WAL under <dir>/wal; the state machine is rebuilt on start from the
@@ -33,6 +35,11 @@
 #define NODE_RESTORE_BYTES (8u << 20)
 #define NODE_IDENTITY_KEY  "identity"
 #define NODE_DRAINED_MAX   4 /* hooks run after each turn: RESP, HTTP */
+/* Reads that share one ReadIndex round; a fuller batch is issued at once. */
+#define NODE_READ_BATCH_MAX 256
+/* ReadIndex rounds in flight; past it reads gather until one is served. Few, so that
+ * the reads arriving during a round share the next one (etcd keeps one in flight). */
+#define NODE_READ_BATCHES_MAX 4
 
 /* Who is waiting for a request: a local client, or a follower that forwarded it. */
 struct node_origin {
@@ -53,11 +60,24 @@ struct node_write {
 
 struct node_read {
     bool used;
-    bool confirmed; /* the leader knows read_index is safe */
-    uint64_t index; /* serve once applied >= index */
+    uint64_t batch_id; /* its ReadIndex round; 0 while it gathers */
     struct cs_kv_command cmd;
     struct node_origin origin;
     uint8_t *keys; /* the copied key bytes cmd's ops point into */
+};
+
+/*
+ * The reads of one loop turn (local and forwarded) share one ReadIndex round,
+ * issued at the end of the turn: a round issued after every one of them
+ * arrived, so each is linearizable at the round's index (thesis §6.4).
+ */
+struct node_read_batch {
+    uint64_t id;    /* the round's ctx; ids are issued in order from 1 */
+    uint64_t term;  /* the leader's term when issued: another term never confirms it */
+    bool confirmed; /* the leader knows index is safe */
+    uint64_t index; /* serve once applied >= index */
+    uint32_t len;   /* 0: served or failed */
+    uint32_t slots[NODE_READ_BATCH_MAX]; /* n->reads slots, in arrival order */
 };
 
 struct node_forward {
@@ -94,8 +114,15 @@ struct srv_node {
     size_t writes_head, writes_len;
     /* ReadIndex requests and forwards, direct-mapped by request id. */
     struct node_read *reads;
-    uint32_t reads_waiting;
     struct node_forward *forwards;
+    /* Reads not yet given a round, in arrival order: each gathering read once. */
+    uint32_t gather[SRV_PENDING_READS_MAX];
+    uint32_t gather_len;
+    /* Rounds in flight: ids [batch_first, batch_next), at id % NODE_READ_BATCHES_MAX. */
+    struct node_read_batch *batches;
+    uint64_t batch_first, batch_next;
+    uint64_t read_rounds; /* ReadIndex rounds issued */
+    bool answered;        /* a request finished since the drained hooks last ran */
 };
 
 /* ---- answering ------------------------------------------------------------ */
@@ -109,6 +136,7 @@ static void node_send_forward_reply(struct srv_node *n, const struct node_origin
 static void node_finish(struct srv_node *n, const struct node_origin *o,
                         const struct srv_result *res, const uint8_t *reply_bytes, size_t reply_len)
 {
+    n->answered = true;
     if (o->done) {
         o->done(o->ctx, o->req_id, res);
     } else if (o->peer) {
@@ -383,6 +411,12 @@ static void node_apply(struct srv_node *n, const struct cs_raft_ready *rd)
     }
 }
 
+static void node_read_free(struct node_read *r)
+{
+    free(r->keys);
+    memset(r, 0, sizeof *r);
+}
+
 static void node_read_serve(struct srv_node *n, struct node_read *r)
 {
     struct cs_kv_reply reply;
@@ -408,8 +442,23 @@ static void node_read_serve(struct srv_node *n, struct node_read *r)
     } else if (r->origin.peer) {
         node_send_forward_reply(n, &r->origin, &res, NULL, 0, SRV_FORWARD_KIND_READ);
     }
-    free(r->keys);
-    memset(r, 0, sizeof *r);
+    node_read_free(r);
+}
+
+static struct node_read_batch *node_batch(struct srv_node *n, uint64_t id)
+{
+    if (id < n->batch_first || id >= n->batch_next) return NULL;
+    struct node_read_batch *b = &n->batches[id % NODE_READ_BATCHES_MAX];
+    CS_ASSERT(b->id == id);
+    return b;
+}
+
+/* The read of batch b at position k, or NULL once it was answered (by its deadline). */
+static struct node_read *node_batch_read(struct srv_node *n, const struct node_read_batch *b,
+                                         uint32_t k)
+{
+    struct node_read *r = &n->reads[b->slots[k]];
+    return r->used && r->batch_id == b->id ? r : NULL;
 }
 
 static void node_reads_confirm(struct srv_node *n, const struct cs_raft_ready *rd)
@@ -418,28 +467,97 @@ static void node_reads_confirm(struct srv_node *n, const struct cs_raft_ready *r
         uint64_t id;
         if (rd->reads[k].ctx_len != sizeof id) continue;
         memcpy(&id, rd->reads[k].ctx, sizeof id);
-        struct node_read *r = &n->reads[id % SRV_PENDING_READS_MAX];
-        if (!r->used || r->origin.req_id != id || r->confirmed) continue;
-        r->confirmed = true;
-        r->index = rd->reads[k].index;
-        n->reads_waiting++;
+        struct node_read_batch *b = node_batch(n, id);
+        if (!b || b->confirmed || b->len == 0) continue;
+        b->confirmed = true;
+        b->index = rd->reads[k].index;
     }
 }
 
+/* Serve each confirmed batch whose index is applied, every read in arrival order;
+ * fail the batches a lost leadership will never confirm; retire finished ones. */
 static void node_reads_serve_ready(struct srv_node *n)
 {
-    if (n->reads_waiting == 0) return;
+    if (n->batch_first == n->batch_next) return;
     uint64_t applied = cs_kv_applied_index(n->kv);
     struct cs_raft_status st;
     cs_raft_status(n->raft, &st);
     if (st.applied > applied) applied = st.applied; /* no-op entries advance Raft, not kv */
-    for (uint32_t k = 0; k < SRV_PENDING_READS_MAX && n->reads_waiting > 0; k++) {
-        struct node_read *r = &n->reads[k];
-        if (r->used && r->confirmed && r->index <= applied) {
-            n->reads_waiting--;
-            node_read_serve(n, r);
+    for (uint64_t id = n->batch_first; id < n->batch_next; id++) {
+        struct node_read_batch *b = node_batch(n, id);
+        bool serve = b->confirmed && b->index <= applied;
+        /* A deposed leader's core dropped the round (§6.4): it never confirms. */
+        bool lost = !b->confirmed && (st.role != CS_RAFT_LEADER || st.term != b->term);
+        if (b->len == 0 || (!serve && !lost)) continue;
+        for (uint32_t k = 0; k < b->len; k++) {
+            struct node_read *r = node_batch_read(n, b, k);
+            if (!r) continue;
+            if (serve) {
+                node_read_serve(n, r);
+            } else {
+                node_fail(n, &r->origin, "TRYAGAIN", "leader changed");
+                node_read_free(r);
+            }
         }
+        b->len = 0;
     }
+    /* Retire from the front the batches with no read left to answer. */
+    while (n->batch_first < n->batch_next) {
+        struct node_read_batch *b = node_batch(n, n->batch_first);
+        bool live = false;
+        for (uint32_t k = 0; k < b->len && !live; k++)
+            live = node_batch_read(n, b, k) != NULL;
+        if (live) break;
+        b->len = 0;
+        n->batch_first++;
+    }
+}
+
+/* Give the reads gathered so far ReadIndex rounds of at most NODE_READ_BATCH_MAX reads each,
+ * at the end of a turn, while fewer than NODE_READ_BATCHES_MAX rounds are in flight. */
+static void node_reads_issue(struct srv_node *n)
+{
+    while (n->gather_len > 0 && n->batch_next - n->batch_first < NODE_READ_BATCHES_MAX) {
+        uint64_t id = n->batch_next;
+        struct node_read_batch *b = &n->batches[id % NODE_READ_BATCHES_MAX];
+        struct cs_raft_status st;
+        cs_raft_status(n->raft, &st);
+        *b = (struct node_read_batch){.id = id, .term = st.term};
+        b->len = n->gather_len < NODE_READ_BATCH_MAX ? n->gather_len : NODE_READ_BATCH_MAX;
+        for (uint32_t k = 0; k < b->len; k++) {
+            struct node_read *r = &n->reads[n->gather[k]];
+            CS_ASSERT(r->used && r->batch_id == 0);
+            r->batch_id = id;
+            b->slots[k] = n->gather[k];
+        }
+        n->gather_len -= b->len;
+        memmove(n->gather, n->gather + b->len, n->gather_len * sizeof *n->gather);
+        int rc = cs_raft_read_index(n->raft, &id, sizeof id);
+        if (rc) {
+            for (uint32_t k = 0; k < b->len; k++) {
+                struct node_read *r = &n->reads[b->slots[k]];
+                node_fail(n, &r->origin, "TRYAGAIN",
+                          rc == CS_ENOTLEADER ? "leader changed" : "reads busy");
+                node_read_free(r);
+            }
+            b->len = 0;
+            continue;
+        }
+        n->batch_next++;
+        n->read_rounds++;
+    }
+}
+
+/* Forget a gathering read (at its deadline): it must not be given a round. */
+static void node_gather_remove(struct srv_node *n, uint32_t slot)
+{
+    for (uint32_t k = 0; k < n->gather_len; k++) {
+        if (n->gather[k] != slot) continue;
+        n->gather_len--;
+        memmove(n->gather + k, n->gather + k + 1, (n->gather_len - k) * sizeof *n->gather);
+        return;
+    }
+    CS_UNREACHABLE();
 }
 
 static void node_maybe_snapshot(struct srv_node *n)
@@ -467,12 +585,14 @@ static void node_maybe_snapshot(struct srv_node *n)
 
 static void node_run_drained(struct srv_node *n)
 {
+    n->answered = false;
     for (uint32_t k = 0; k < n->drained_len; k++)
         n->drained[k](n->drained_ctx[k]);
 }
 
 static void node_drain(struct srv_node *n)
 {
+    node_reads_issue(n); /* the turn's reads share one round, sent with this batch */
     bool any = false;
     for (int round = 0; round < NODE_READY_ROUNDS && cs_raft_has_ready(n->raft); round++) {
         struct cs_raft_ready rd;
@@ -485,7 +605,12 @@ static void node_drain(struct srv_node *n)
         node_reads_serve_ready(n);
         any = true;
     }
-    if (!any) return;
+    /* A forwarded reply from the leader finishes a request with no Ready batch here:
+     * its client must not wait for the next one. */
+    if (!any) {
+        if (n->answered) node_run_drained(n);
+        return;
+    }
     struct cs_raft_status st;
     cs_raft_status(n->raft, &st);
     if (st.leader != n->last_leader) {
@@ -522,10 +647,9 @@ static void node_expire(struct srv_node *n, uint64_t now_ms)
     for (uint32_t k = 0; k < SRV_PENDING_READS_MAX; k++) {
         struct node_read *r = &n->reads[k];
         if (r->used && r->origin.deadline_ms <= now_ms) {
-            if (r->confirmed) n->reads_waiting--;
+            if (r->batch_id == 0) node_gather_remove(n, k);
             node_fail(n, &r->origin, "NOQUORUM", "read not confirmed by a majority in time");
-            free(r->keys);
-            memset(r, 0, sizeof *r);
+            node_read_free(r);
         }
     }
     for (uint32_t k = 0; k < SRV_FORWARDS_MAX; k++) {
@@ -585,12 +709,8 @@ static void node_lead(struct srv_node *n, const struct cs_kv_command *cmd, bool 
         }
         r->used = true;
         r->origin = *o;
-        int rc = cs_raft_read_index(n->raft, &o->req_id, sizeof o->req_id);
-        if (rc) {
-            free(r->keys);
-            memset(r, 0, sizeof *r);
-            node_fail(n, o, "TRYAGAIN", rc == CS_ENOTLEADER ? "leader changed" : "reads busy");
-        }
+        CS_ASSERT(n->gather_len < SRV_PENDING_READS_MAX); /* each used slot gathers once */
+        n->gather[n->gather_len++] = (uint32_t)(o->req_id % SRV_PENDING_READS_MAX);
         return;
     }
     if (n->writes_len == SRV_PENDING_WRITES_MAX) {
@@ -793,8 +913,11 @@ int srv_node_open(struct srv_node **out, uv_loop_t *loop, const struct srv_confi
     n->writes = calloc(SRV_PENDING_WRITES_MAX, sizeof *n->writes);
     n->reads = calloc(SRV_PENDING_READS_MAX, sizeof *n->reads);
     n->forwards = calloc(SRV_FORWARDS_MAX, sizeof *n->forwards);
+    n->batches = calloc(NODE_READ_BATCHES_MAX, sizeof *n->batches);
+    n->batch_first = n->batch_next = 1; /* id 0 means "gathering" */
     cs_buf_init(&n->reply_buf, CS_KV_REPLY_BYTES_MAX);
-    int rc = (!n->writes || !n->reads || !n->forwards) ? CS_ENOMEM : cs_kv_new(&n->kv);
+    int rc =
+        (!n->writes || !n->reads || !n->forwards || !n->batches) ? CS_ENOMEM : cs_kv_new(&n->kv);
     if (rc == 0) rc = node_open_storage(n);
     if (rc == 0) rc = node_restore(n, uv_now(loop));
     if (rc == 0) rc = srv_peers_open(&n->peers, loop, config, n);
@@ -834,6 +957,7 @@ void srv_node_close(struct srv_node *n)
     free(n->writes);
     free(n->reads);
     free(n->forwards);
+    free(n->batches);
     cs_buf_free(&n->reply_buf);
     free(n);
 }
@@ -878,13 +1002,13 @@ void srv_node_info(struct srv_node *n, struct cs_buf *out)
         "\r\nraft_leader:%" PRIu64 "\r\nraft_commit_index:%" PRIu64
         "\r\nraft_applied_index:%" PRIu64 "\r\nraft_last_index:%" PRIu64
         "\r\nraft_snapshot_index:%" PRIu64 "\r\nraft_voters:%u\r\nraft_leader_changes:%" PRIu64
-        "\r\nraft_syncs:%" PRIu64 "\r\npeer_frames_dropped:%" PRIu64
+        "\r\nraft_syncs:%" PRIu64 "\r\nraft_read_rounds:%" PRIu64 "\r\npeer_frames_dropped:%" PRIu64
         "\r\n\r\n# Keyspace\r\ndb0:keys=%" PRIu64 "\r\n",
         n->config.node_id, n->config.cluster_id, n->config.port, n->config.peer_port,
         uv_now(n->loop) - n->start_ms, st.role == CS_RAFT_LEADER ? "master" : "slave",
         srv_peers_connected(n->peers), NODE_GROUP_ID, cs_raft_role_name(st.role), st.term,
         st.leader, st.commit, st.applied, st.last_index, st.snapshot_index,
-        cs_raft_conf_voters(&st.conf), n->leader_changes, n->syncs, srv_peers_dropped(n->peers),
-        cs_kv_keys(n->kv));
+        cs_raft_conf_voters(&st.conf), n->leader_changes, n->syncs, n->read_rounds,
+        srv_peers_dropped(n->peers), cs_kv_keys(n->kv));
     if (len > 0) cs_put_raw(out, text, (size_t)len < sizeof text ? (size_t)len : sizeof text - 1);
 }
