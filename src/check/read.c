@@ -78,11 +78,16 @@ static int read_map(struct cs_scan *s)
     return cs_event_add(s, &b);
 }
 
-int cs_check_read_jsonl(struct cs_history *h, const char *text, size_t len,
-                        struct cs_parse_error *err)
+/*
+ * read_lines: run line_fn on each line of text, the scanner bounded
+ * to that line (at most CS_HISTORY_LINE_BYTES_MAX), with line numbers kept for
+ * errors. The loop shared by the line-based formats.
+ */
+static int read_lines(struct cs_history *h, const char *text, size_t len, bool edn,
+                      struct cs_parse_error *err, int (*line_fn)(struct cs_scan *s))
 {
     struct cs_scan s;
-    cs_scan_init(&s, h, text, len, false, err);
+    cs_scan_init(&s, h, text, len, edn, err);
     const char *text_end = s.end;
     int rc = 0;
     while (rc == 0 && s.p < text_end) {
@@ -90,12 +95,7 @@ int cs_check_read_jsonl(struct cs_history *h, const char *text, size_t len,
         rc = line_enter(&s, &line_end);
         if (rc) break;
         s.end = line_end;
-        cs_scan_space(&s);
-        if (s.p < s.end) {
-            rc = read_map(&s);
-            if (rc == 0) cs_scan_space(&s);
-            if (rc == 0 && s.p < s.end) rc = cs_scan_fail(&s, CS_EPARSE, "junk after the object");
-        }
+        rc = line_fn(&s);
         s.end = text_end;
         s.p = line_end;
         if (s.p < s.end) {
@@ -105,6 +105,22 @@ int cs_check_read_jsonl(struct cs_history *h, const char *text, size_t len,
     }
     cs_scan_free(&s);
     return rc;
+}
+
+static int jsonl_line(struct cs_scan *s)
+{
+    cs_scan_space(s);
+    if (s->p == s->end) return 0;
+    int rc = read_map(s);
+    if (rc == 0) cs_scan_space(s);
+    if (rc == 0 && s->p < s->end) rc = cs_scan_fail(s, CS_EPARSE, "junk after the object");
+    return rc;
+}
+
+int cs_check_read_jsonl(struct cs_history *h, const char *text, size_t len,
+                        struct cs_parse_error *err)
+{
+    return read_lines(h, text, len, false, err, jsonl_line);
 }
 
 int cs_check_read_edn(struct cs_history *h, const char *text, size_t len,
@@ -189,31 +205,18 @@ static int etcd_line(struct cs_scan *s)
     return cs_event_add(s, &b);
 }
 
+static int etcd_line_skip_space(struct cs_scan *s)
+{
+    s->edn = false; /* no ';' comments or ',' spacing inside etcd lines */
+    cs_scan_space(s);
+    s->edn = true;
+    return s->p < s->end ? etcd_line(s) : 0;
+}
+
 int cs_check_read_etcd(struct cs_history *h, const char *text, size_t len,
                        struct cs_parse_error *err)
 {
-    struct cs_scan s;
-    cs_scan_init(&s, h, text, len, true, err);
-    const char *text_end = s.end;
-    int rc = 0;
-    while (rc == 0 && s.p < text_end) {
-        const char *line_end;
-        rc = line_enter(&s, &line_end);
-        if (rc) break;
-        s.end = line_end;
-        s.edn = false; /* no ';' comments or ',' spacing inside etcd lines */
-        cs_scan_space(&s);
-        s.edn = true;
-        if (s.p < s.end) rc = etcd_line(&s);
-        s.end = text_end;
-        s.p = line_end;
-        if (s.p < s.end) {
-            s.p++;
-            s.line++;
-        }
-    }
-    cs_scan_free(&s);
-    return rc;
+    return read_lines(h, text, len, true, err, etcd_line_skip_space);
 }
 
 /* --- detection and dispatch ---------------------------------------------- */
