@@ -13,6 +13,7 @@
 #ifndef CS_CLI_H
 #define CS_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #define CS_CLI_EXIT_OK    0
@@ -45,5 +46,15 @@ void cli_usage(FILE *out, const char *parent);
 
 /* Helpers for simple flag parsing: "--name VALUE" forms. */
 int cli_parse_u64(const char *flag, const char *text, unsigned long long *out);
+
+/*
+ * cli_parse_seed_flag: the seed flags of every seeded run. If flag is
+ * --seeds N, --seed-start S or --seed S (one run: the replay of a printed
+ * seed, which also sets *single), parses value into its field and returns 1
+ * (the caller skips the value). Returns 0 if flag is none of them, -1 on a
+ * missing or bad value (already printed).
+ */
+int cli_parse_seed_flag(const char *flag, const char *value, unsigned long long *seeds,
+                        unsigned long long *seed_start, bool *single);
 
 #endif /* CS_CLI_H */

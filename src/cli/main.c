@@ -90,6 +90,22 @@ int cli_parse_u64(const char *flag, const char *text, unsigned long long *out)
     return 0;
 }
 
+int cli_parse_seed_flag(const char *flag, const char *value, unsigned long long *seeds,
+                        unsigned long long *seed_start, bool *single)
+{
+    unsigned long long *field;
+    if (strcmp(flag, "--seeds") == 0) {
+        field = seeds;
+    } else if (strcmp(flag, "--seed-start") == 0 || strcmp(flag, "--seed") == 0) {
+        field = seed_start;
+    } else {
+        return 0;
+    }
+    if (cli_parse_u64(flag, value, field) != 0) return -1;
+    if (strcmp(flag, "--seed") == 0) *single = true;
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {

@@ -1396,15 +1396,13 @@ static int rs_parse(int argc, char **argv, struct rs_args *a)
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = 0;
-        if (strcmp(flag, "--seeds") == 0) {
-            rc = cli_parse_u64(flag, val, &a->seeds), i++;
-        } else if (strcmp(flag, "--seed-start") == 0) {
-            rc = cli_parse_u64(flag, val, &a->seed_start), i++;
-        } else if (strcmp(flag, "--seed") == 0) {
-            rc = cli_parse_u64(flag, val, &a->seed_start), i++;
-            a->single = true;
-        } else if (strcmp(flag, "--nodes") == 0) {
+        int rc = cli_parse_seed_flag(flag, val, &a->seeds, &a->seed_start, &a->single);
+        if (rc < 0) return -1;
+        if (rc > 0) {
+            i++;
+            continue;
+        }
+        if (strcmp(flag, "--nodes") == 0) {
             rc = cli_parse_u64(flag, val, &a->nodes), i++;
         } else if (strcmp(flag, "--ops") == 0) {
             rc = cli_parse_u64(flag, val, &a->ops), i++;
