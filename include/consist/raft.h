@@ -319,6 +319,22 @@ int cs_raft_transfer_leadership(struct cs_raft *r, uint64_t target);
  */
 int cs_raft_compact(struct cs_raft *r, uint64_t index, const void *data, size_t len);
 
+/*
+ * cs_raft_compact_take: cs_raft_compact without the copy: on success the node
+ * owns data (malloc'd; freed with the node or the next snapshot); on error
+ * the caller still does. Same codes.
+ */
+int cs_raft_compact_take(struct cs_raft *r, uint64_t index, void *data, size_t len);
+
+/*
+ * cs_raft_snapshot_meta_at: the metadata a snapshot at index would carry (its
+ * term, the configuration as of index), so a driver can write the snapshot
+ * elsewhere (another process) before cs_raft_compact*. CS_ERANGE if index is
+ * not in (snapshot index, applied].
+ */
+int cs_raft_snapshot_meta_at(const struct cs_raft *r, uint64_t index,
+                             struct cs_raft_snapshot_meta *out);
+
 /* cs_raft_snapshot_meta: the node's latest snapshot point (after cs_raft_compact: what to persist).
  */
 void cs_raft_snapshot_meta(const struct cs_raft *r, struct cs_raft_snapshot_meta *out);

@@ -350,6 +350,38 @@ int cs_store_log_snapshot_load(struct cs_store_log *log, uint64_t group_id,
                                struct cs_store_log_snapshot *out);
 void cs_store_log_snapshot_free(struct cs_store_log_snapshot *snapshot);
 
+/*
+ * Staged saves: a large snapshot saved without stalling the log's owner. The
+ * WAL backend only (the LMDB backend answers CS_EINVAL to all four).
+ *
+ * cs_store_log_snapshot_stage writes snapshot to the group's staging file
+ * and syncs it. It reads nothing of log but its directory and backend, so it
+ * may run on another thread, or in a forked child, while the owner goes on
+ * using log; one staged save per group at a time. Nothing is in effect yet:
+ * a crash leaves the previous snapshot, and the next open deletes the
+ * staging file. Returns 0; CS_ERANGE (meta.index 0); CS_EINVAL (as
+ * cs_store_log_snapshot_save, or no staging in this backend); CS_ETOOBIG; CS_EIO.
+ *
+ * cs_store_log_snapshot_staged_load reads the staging file back, checking
+ * every byte (same thread rules as stage). 0 with *out owned until
+ * cs_store_log_snapshot_free; CS_ENOTFOUND; CS_ECORRUPT; CS_EIO; CS_ENOMEM.
+ *
+ * cs_store_log_snapshot_commit (the owner's thread) makes the staged file
+ * the group's snapshot, atomically, and compacts as cs_store_log_snapshot_save
+ * does; meta must be the staged snapshot's. CS_ERANGE when meta.index is at
+ * or below the current snapshot (one arrived meanwhile; the staging file is
+ * deleted); CS_EIO; CS_ENOMEM; CS_ENOSPACE.
+ *
+ * cs_store_log_snapshot_unstage deletes the staging file, if any.
+ */
+int cs_store_log_snapshot_stage(struct cs_store_log *log, uint64_t group_id,
+                                const struct cs_raft_snapshot *snapshot);
+int cs_store_log_snapshot_staged_load(struct cs_store_log *log, uint64_t group_id,
+                                      struct cs_store_log_snapshot *out);
+int cs_store_log_snapshot_commit(struct cs_store_log *log, uint64_t group_id,
+                                 const struct cs_raft_snapshot_meta *meta);
+void cs_store_log_snapshot_unstage(struct cs_store_log *log, uint64_t group_id);
+
 /* Everything a group restarts from, owned until cs_store_log_restore_free. */
 struct cs_store_log_restore {
     struct cs_raft_restore restore; /* for cs_raft_new; its pointers point below */

@@ -230,14 +230,10 @@ void membership_on_timeout_now(struct cs_raft *r, const struct cs_raft_msg *m)
     election_campaign(r);
 }
 
-int cs_raft_compact(struct cs_raft *r, uint64_t index, const void *data, size_t len)
+int cs_raft_snapshot_meta_at(const struct cs_raft *r, uint64_t index,
+                             struct cs_raft_snapshot_meta *out)
 {
-    CS_ASSERT(!r->in_ready);
     if (index <= r->log.snap_index || index > r->applied) return CS_ERANGE;
-    if (len > CS_RAFT_SNAPSHOT_BYTES_MAX) return CS_ETOOBIG;
-    uint8_t *copy = malloc(len ? len : 1);
-    if (!copy) return CS_ENOMEM;
-    if (len) memcpy(copy, data, len);
     /* The configuration as of index: the latest at or below it. */
     struct cs_raft_conf conf = r->snap_meta.conf;
     for (uint64_t i = index; i > r->log.snap_index; i--) {
@@ -249,15 +245,37 @@ int cs_raft_compact(struct cs_raft *r, uint64_t index, const void *data, size_t 
     }
     uint64_t term = 0;
     CS_ASSERT(log_term(&r->log, index, &term));
+    *out = (struct cs_raft_snapshot_meta){.index = index, .term = term, .conf = conf};
+    return 0;
+}
+
+int cs_raft_compact_take(struct cs_raft *r, uint64_t index, void *data, size_t len)
+{
+    CS_ASSERT(!r->in_ready);
+    CS_ASSERT(data != NULL || len == 0);
+    if (len > CS_RAFT_SNAPSHOT_BYTES_MAX) return CS_ETOOBIG;
+    struct cs_raft_snapshot_meta meta;
+    int rc = cs_raft_snapshot_meta_at(r, index, &meta);
+    if (rc != 0) return rc;
     free(r->snap_data);
-    r->snap_data = copy;
+    r->snap_data = data;
     r->snap_data_len = len;
-    r->snap_meta.index = index;
-    r->snap_meta.term = term;
-    r->snap_meta.conf = conf;
+    r->snap_meta = meta;
     log_compact(&r->log, index);
     CS_ASSERT(r->log.snap_index == index);
     return 0;
+}
+
+int cs_raft_compact(struct cs_raft *r, uint64_t index, const void *data, size_t len)
+{
+    if (index <= r->log.snap_index || index > r->applied) return CS_ERANGE;
+    if (len > CS_RAFT_SNAPSHOT_BYTES_MAX) return CS_ETOOBIG;
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) return CS_ENOMEM;
+    if (len) memcpy(copy, data, len);
+    int rc = cs_raft_compact_take(r, index, copy, len);
+    CS_ASSERT(rc == 0); /* its index and length were checked above */
+    return rc;
 }
 
 void cs_raft_snapshot_meta(const struct cs_raft *r, struct cs_raft_snapshot_meta *out)

@@ -127,6 +127,14 @@ struct log_backend_ops {
                          const struct cs_raft_snapshot *snap);
     int (*snapshot_load)(struct log_backend *b, struct log_group *g,
                          struct cs_store_log_snapshot *out);
+    /* Staged saves (cs_store_log_snapshot_stage); NULL: the backend has none. */
+    int (*snapshot_stage)(struct log_backend *b, uint64_t group_id,
+                          const struct cs_raft_snapshot *snap);
+    int (*snapshot_staged_load)(struct log_backend *b, uint64_t group_id,
+                                struct cs_store_log_snapshot *out);
+    int (*snapshot_commit)(struct log_backend *b, struct log_group *g,
+                           const struct cs_raft_snapshot_meta *meta);
+    void (*snapshot_unstage)(struct log_backend *b, uint64_t group_id);
     int (*sync)(struct log_backend *b);
     struct cs_store_txn *(*txn)(struct log_backend *b, int *rc);
 };

@@ -305,6 +305,18 @@ int cs_store_log_hard_state_load(struct cs_store_log *log, uint64_t group_id,
     return 0;
 }
 
+/* A snapshot at meta became the group's: its point bounds the log. */
+static void log_snapshot_took(struct log_group *g, const struct cs_raft_snapshot_meta *meta)
+{
+    g->snapshot_index = meta->index;
+    if (meta->index > g->compact_index) {
+        if (meta->index >= g->last_index) g->last_index = meta->index;
+        g->compact_index = meta->index;
+        g->compact_term = meta->term;
+    }
+    CS_ASSERT(g->compact_index <= g->last_index);
+}
+
 int cs_store_log_snapshot_save(struct cs_store_log *log, uint64_t group_id,
                                const struct cs_raft_snapshot *snapshot)
 {
@@ -321,14 +333,52 @@ int cs_store_log_snapshot_save(struct cs_store_log *log, uint64_t group_id,
     /* The backend stores it and drops entries <= index (or all of them). */
     int rc = log->backend->ops->snapshot_save(log->backend, g, snapshot);
     if (rc != 0) return rc;
-    g->snapshot_index = snapshot->meta.index;
-    if (snapshot->meta.index > g->compact_index) {
-        if (snapshot->meta.index >= g->last_index) g->last_index = snapshot->meta.index;
-        g->compact_index = snapshot->meta.index;
-        g->compact_term = snapshot->meta.term;
-    }
-    CS_ASSERT(g->compact_index <= g->last_index);
+    log_snapshot_took(g, &snapshot->meta);
     return 0;
+}
+
+int cs_store_log_snapshot_stage(struct cs_store_log *log, uint64_t group_id,
+                                const struct cs_raft_snapshot *snapshot)
+{
+    if (log->backend->ops->snapshot_stage == NULL) return CS_EINVAL;
+    if (snapshot->data_len > CS_RAFT_SNAPSHOT_BYTES_MAX) return CS_ETOOBIG;
+    if (snapshot->meta.conf.members_len > CS_RAFT_MEMBERS_MAX) return CS_EINVAL;
+    if (snapshot->data_len > 0 && snapshot->data == NULL) return CS_EINVAL;
+    if (snapshot->meta.index == 0) return CS_ERANGE;
+    return log->backend->ops->snapshot_stage(log->backend, group_id, snapshot);
+}
+
+int cs_store_log_snapshot_staged_load(struct cs_store_log *log, uint64_t group_id,
+                                      struct cs_store_log_snapshot *out)
+{
+    *out = (struct cs_store_log_snapshot){0};
+    if (log->backend->ops->snapshot_staged_load == NULL) return CS_EINVAL;
+    return log->backend->ops->snapshot_staged_load(log->backend, group_id, out);
+}
+
+int cs_store_log_snapshot_commit(struct cs_store_log *log, uint64_t group_id,
+                                 const struct cs_raft_snapshot_meta *meta)
+{
+    if (log->backend->ops->snapshot_commit == NULL) return CS_EINVAL;
+    struct log_group *g = store_groups_find(&log->groups, group_id);
+    if (meta->index == 0 || (g != NULL && meta->index <= g->snapshot_index)) {
+        cs_store_log_snapshot_unstage(log, group_id);
+        return CS_ERANGE;
+    }
+    if (g == NULL) {
+        int rc = store_groups_get(&log->groups, group_id, &g);
+        if (rc != 0) return rc;
+    }
+    int rc = log->backend->ops->snapshot_commit(log->backend, g, meta);
+    if (rc != 0) return rc;
+    log_snapshot_took(g, meta);
+    return 0;
+}
+
+void cs_store_log_snapshot_unstage(struct cs_store_log *log, uint64_t group_id)
+{
+    if (log->backend->ops->snapshot_unstage)
+        log->backend->ops->snapshot_unstage(log->backend, group_id);
 }
 
 int cs_store_log_snapshot_load(struct cs_store_log *log, uint64_t group_id,

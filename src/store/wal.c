@@ -355,44 +355,109 @@ static int wal_snap_read(struct wal *w, uint64_t group, uint8_t **file, size_t *
     return rc;
 }
 
-/* Write tmp, fdatasync, rename over the old one, fsync the directory. */
-static int wal_snapshot_save(struct log_backend *b, struct log_group *g,
-                             const struct cs_raft_snapshot *snap)
+/* Write the snapshot file under path (replacing it) and fdatasync it. Reads
+ * nothing of w but its directory, so it may run on another thread or in a
+ * forked child while the log is in use (cs_store_log_snapshot_stage). */
+static int wal_snap_write(const char *path, const struct cs_raft_snapshot *snap)
 {
-    struct wal *w = wal_of(b);
-    if (w->failed != 0) return w->failed;
     uint8_t head[WAL_SNAP_HEAD_BYTES_MAX];
     size_t head_len = store_wal_snap_head_encode(snap, head);
-    char tmp[WAL_PATH_BYTES_MAX], path[WAL_PATH_BYTES_MAX];
-    int rc = wal_path(w, tmp, "snap-", g->id, ".tmp");
-    if (rc == 0) rc = wal_path(w, path, "snap-", g->id, ".snap");
-    if (rc != 0) return rc;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0) return CS_EIO;
-    rc = wal_write_all(fd, head, head_len);
+    int rc = wal_write_all(fd, head, head_len);
     if (rc == 0 && snap->data_len > 0) rc = wal_write_all(fd, snap->data, snap->data_len);
     if (rc == 0 && fdatasync(fd) != 0) rc = CS_EIO;
     close(fd);
-    if (rc == 0 && rename(tmp, path) != 0) rc = CS_EIO;
+    if (rc != 0) unlink(path);
+    return rc;
+}
+
+/* Rename the written file at from over the group's snapshot, fsync the
+ * directory, and move the compaction point with a record, so replay agrees. */
+static int wal_snap_install(struct wal *w, struct log_group *g, const char *from,
+                            const struct cs_raft_snapshot_meta *meta)
+{
+    char path[WAL_PATH_BYTES_MAX];
+    int rc = wal_path(w, path, "snap-", g->id, ".snap");
+    if (rc == 0 && rename(from, path) != 0) rc = CS_EIO;
     if (rc == 0) rc = wal_fsync_dir(w);
     if (rc != 0) {
-        unlink(tmp);
+        unlink(from);
         return rc;
     }
-    /* The compaction point moves with it (a record, so replay agrees). */
-    if (snap->meta.index > g->compact_index) {
-        struct cs_wal_record rec = {.type = CS_WAL_COMPACT,
-                                    .group_id = g->id,
-                                    .index = snap->meta.index,
-                                    .term = snap->meta.term};
+    if (meta->index > g->compact_index) {
+        struct cs_wal_record rec = {
+            .type = CS_WAL_COMPACT, .group_id = g->id, .index = meta->index, .term = meta->term};
         rc = cs_wal_record_encode(&rec, &w->pending);
         if (rc != 0) {
             w->failed = CS_EIO; /* the file is ahead of the WAL: reopen */
             return rc;
         }
-        wal_mem_compact(g, snap->meta.index, snap->meta.term);
+        wal_mem_compact(g, meta->index, meta->term);
     }
     return 0;
+}
+
+static int wal_snapshot_save(struct log_backend *b, struct log_group *g,
+                             const struct cs_raft_snapshot *snap)
+{
+    struct wal *w = wal_of(b);
+    if (w->failed != 0) return w->failed;
+    char tmp[WAL_PATH_BYTES_MAX];
+    int rc = wal_path(w, tmp, "snap-", g->id, ".tmp");
+    if (rc == 0) rc = wal_snap_write(tmp, snap);
+    if (rc == 0) rc = wal_snap_install(w, g, tmp, &snap->meta);
+    return rc;
+}
+
+static int wal_snapshot_stage(struct log_backend *b, uint64_t group_id,
+                              const struct cs_raft_snapshot *snap)
+{
+    char path[WAL_PATH_BYTES_MAX];
+    int rc = wal_path(wal_of(b), path, "snap-", group_id, ".stage");
+    return rc == 0 ? wal_snap_write(path, snap) : rc;
+}
+
+static int wal_snapshot_staged_load(struct log_backend *b, uint64_t group_id,
+                                    struct cs_store_log_snapshot *out)
+{
+    char path[WAL_PATH_BYTES_MAX];
+    int rc = wal_path(wal_of(b), path, "snap-", group_id, ".stage");
+    if (rc != 0) return rc;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return errno == ENOENT ? CS_ENOTFOUND : CS_EIO;
+    uint8_t *file;
+    size_t file_len;
+    rc = wal_read_file(fd, &file, &file_len);
+    close(fd);
+    if (rc != 0) return rc;
+    const uint8_t *body;
+    size_t body_len;
+    rc = store_wal_snap_decode(file, file_len, &out->meta, &body, &body_len);
+    if (rc != 0) {
+        free(file);
+        return rc;
+    }
+    memmove(file, body, body_len);
+    out->data = file;
+    out->data_len = body_len;
+    return 0;
+}
+
+static int wal_snapshot_commit(struct log_backend *b, struct log_group *g,
+                               const struct cs_raft_snapshot_meta *meta)
+{
+    struct wal *w = wal_of(b);
+    if (w->failed != 0) return w->failed;
+    char path[WAL_PATH_BYTES_MAX];
+    int rc = wal_path(w, path, "snap-", g->id, ".stage");
+    return rc == 0 ? wal_snap_install(w, g, path, meta) : rc;
+}
+
+static void wal_snapshot_unstage(struct log_backend *b, uint64_t group_id)
+{
+    char path[WAL_PATH_BYTES_MAX];
+    if (wal_path(wal_of(b), path, "snap-", group_id, ".stage") == 0) unlink(path);
 }
 
 static int wal_snapshot_load(struct log_backend *b, struct log_group *g,
@@ -674,6 +739,10 @@ static const struct log_backend_ops wal_ops = {
     .hard_state_save = wal_hard_state_save,
     .snapshot_save = wal_snapshot_save,
     .snapshot_load = wal_snapshot_load,
+    .snapshot_stage = wal_snapshot_stage,
+    .snapshot_staged_load = wal_snapshot_staged_load,
+    .snapshot_commit = wal_snapshot_commit,
+    .snapshot_unstage = wal_snapshot_unstage,
     .sync = wal_sync,
     .txn = NULL,
 };
@@ -711,10 +780,11 @@ static int wal_list(struct wal *w, uint64_t *seqs, size_t *seqs_len, uint64_t *s
             else
                 snaps[(*snaps_len)++] = n;
         } else if (sscanf(e->d_name, "snap-%16" SCNx64 "%7s", &n, tail) == 2 &&
-                   strlen(e->d_name) == 25 && strcmp(tail, ".tmp") == 0) {
+                   ((strlen(e->d_name) == 25 && strcmp(tail, ".tmp") == 0) ||
+                    (strlen(e->d_name) == 27 && strcmp(tail, ".stage") == 0))) {
             /* A snapshot save that died before its rename: never in effect. */
             char path[WAL_PATH_BYTES_MAX];
-            if (wal_path(w, path, "snap-", n, ".tmp") == 0) unlink(path);
+            if (wal_path(w, path, "snap-", n, tail) == 0) unlink(path);
         }
     }
     closedir(d);

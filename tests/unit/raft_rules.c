@@ -630,8 +630,23 @@ CS_TEST(leader_sends_snapshot_to_lagging_follower)
     drain(r, &o);
     CS_CHECK_EQ(o.applied_last, 6);
     CS_CHECK_RC(cs_raft_compact(r, 7, "s", 1), CS_ERANGE);
-    CS_CHECK_OK(cs_raft_compact(r, 6, "snapshot", 8));
+    struct cs_raft_snapshot_meta at, after;
+    CS_CHECK_RC(cs_raft_snapshot_meta_at(r, 7, &at), CS_ERANGE);
+    CS_CHECK_OK(cs_raft_snapshot_meta_at(r, 6, &at));
+    CS_CHECK_EQ(at.index, 6);
+    CS_CHECK_EQ(at.term, status(r).term);
+    CS_CHECK_EQ(at.conf.members_len, 3);
+    /* Taken without a copy: the node now owns the buffer (ASan would see a leak or a double free).
+     */
+    char *data = malloc(8);
+    CS_CHECK(data != NULL);
+    memcpy(data, "snapshot", 8);
+    CS_CHECK_OK(cs_raft_compact_take(r, 6, data, 8));
+    cs_raft_snapshot_meta(r, &after);
+    CS_CHECK(after.index == at.index && after.term == at.term &&
+             after.conf.members_len == at.conf.members_len);
     CS_CHECK_RC(cs_raft_compact(r, 6, "snapshot", 8), CS_ERANGE);
+    CS_CHECK_RC(cs_raft_snapshot_meta_at(r, 6, &at), CS_ERANGE);
     /* Node 3 answers with a short log: it needs index 1, which is gone. */
     struct cs_raft_msg rej = msg(CS_RAFT_MSG_APPEND_RESP, 3, 1, status(r).term);
     rej.reject = true;
@@ -644,6 +659,7 @@ CS_TEST(leader_sends_snapshot_to_lagging_follower)
     CS_CHECK_EQ(chunk->snap_meta.index, 6);
     CS_CHECK_EQ(chunk->index, 8);
     CS_CHECK(chunk->chunk_done);
+    CS_CHECK_EQ(chunk->chunk_len, 8); /* the taken buffer, whole */
     struct cs_raft_msg done = msg(CS_RAFT_MSG_SNAPSHOT_RESP, 3, 1, status(r).term);
     done.chunk_done = true;
     done.index = 8;

@@ -364,6 +364,75 @@ CS_TEST(corrupt_snapshot_file_is_refused)
     tmpdir_free();
 }
 
+/* A staged save: written in a forked child while the parent keeps appending,
+ * not in effect until committed (a crash before that keeps the old snapshot and
+ * drops the staging file), then exactly like cs_store_log_snapshot_save; one
+ * that an installed snapshot overtook is refused with CS_ERANGE. */
+CS_TEST(staged_snapshot_from_a_child)
+{
+    const char *dir = tmpdir_new();
+    struct cs_store_log *log = wal_open_ok(dir);
+    for (uint64_t i = 1; i <= 20; i++)
+        append_one(log, 2, i, 10);
+    CS_CHECK_OK(cs_store_log_sync(log));
+    struct cs_raft_snapshot s = {
+        .meta = {.index = 12, .term = 1}, .data_len = 5, .data = (const uint8_t *)"state"};
+    pid_t pid = fork();
+    CS_CHECK(pid >= 0);
+    if (pid == 0) _exit(cs_store_log_snapshot_stage(log, 2, &s) == 0 ? 0 : 1);
+    for (uint64_t i = 21; i <= 30; i++) /* the owner goes on meanwhile */
+        append_one(log, 2, i, 10);
+    int status = 0;
+    CS_CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CS_CHECK_OK(cs_store_log_sync(log));
+
+    struct cs_store_log_snapshot got;
+    CS_CHECK_RC(cs_store_log_snapshot_load(log, 2, &got), CS_ENOTFOUND); /* not yet in effect */
+    CS_CHECK_OK(cs_store_log_snapshot_staged_load(log, 2, &got));
+    CS_CHECK(got.meta.index == 12 && got.meta.term == 1);
+    CS_CHECK(got.data_len == 5 && memcmp(got.data, "state", 5) == 0);
+    cs_store_log_snapshot_free(&got);
+
+    /* A crash now: the staging file is dropped at open, the log is whole. */
+    cs_store_log_close(log);
+    char stage[128];
+    snprintf(stage, sizeof stage, "%s/snap-%016llx.stage", dir, 2ull);
+    CS_CHECK(access(stage, F_OK) == 0);
+    log = wal_open_ok(dir);
+    CS_CHECK(access(stage, F_OK) != 0);
+    CS_CHECK_RC(cs_store_log_snapshot_load(log, 2, &got), CS_ENOTFOUND);
+    check_log(log, 2, 1, 30);
+    CS_CHECK_RC(cs_store_log_snapshot_staged_load(log, 2, &got), CS_ENOTFOUND);
+
+    /* Staged again, committed: the snapshot and its compaction hold across a reopen. */
+    CS_CHECK_OK(cs_store_log_snapshot_stage(log, 2, &s));
+    CS_CHECK_OK(cs_store_log_snapshot_commit(log, 2, &s.meta));
+    CS_CHECK_OK(cs_store_log_sync(log));
+    CS_CHECK(access(stage, F_OK) != 0);
+    cs_store_log_close(log);
+    log = wal_open_ok(dir);
+    CS_CHECK_OK(cs_store_log_snapshot_load(log, 2, &got));
+    CS_CHECK(got.meta.index == 12 && got.data_len == 5 && memcmp(got.data, "state", 5) == 0);
+    cs_store_log_snapshot_free(&got);
+    check_log(log, 2, 13, 30);
+
+    /* Overtaken: a snapshot at 20 was installed while one at 15 was staged. */
+    struct cs_raft_snapshot old = {
+        .meta = {.index = 15, .term = 1}, .data_len = 3, .data = (const uint8_t *)"old"};
+    CS_CHECK_OK(cs_store_log_snapshot_stage(log, 2, &old));
+    struct cs_raft_snapshot newer = {
+        .meta = {.index = 20, .term = 1}, .data_len = 3, .data = (const uint8_t *)"new"};
+    CS_CHECK_OK(cs_store_log_snapshot_save(log, 2, &newer));
+    CS_CHECK_RC(cs_store_log_snapshot_commit(log, 2, &old.meta), CS_ERANGE);
+    CS_CHECK(access(stage, F_OK) != 0);
+    CS_CHECK_OK(cs_store_log_snapshot_load(log, 2, &got));
+    CS_CHECK(got.meta.index == 20 && memcmp(got.data, "new", 3) == 0);
+    cs_store_log_snapshot_free(&got);
+    CS_CHECK_RC(cs_store_log_snapshot_stage(log, 2, &(struct cs_raft_snapshot){0}), CS_ERANGE);
+    cs_store_log_close(log);
+    tmpdir_free();
+}
+
 /* A real process killed with SIGKILL after syncing 1..50 and appending 51..60 without
  * a sync: on both backends recovery finds exactly 1..50 and the hard state synced. */
 CS_TEST(kill_9_keeps_exactly_what_was_synced)
@@ -512,5 +581,5 @@ CS_TEST_MAIN(CS_CASE(torn_tail_at_every_offset), CS_CASE(flipped_byte_in_middle_
              CS_CASE(zero_tail_is_torn), CS_CASE(segments_roll_over_and_are_collected),
              CS_CASE(missing_or_torn_middle_segment_is_corrupt),
              CS_CASE(torn_segment_header_is_rewritten), CS_CASE(corrupt_snapshot_file_is_refused),
-             CS_CASE(codec_round_trip_and_refusals), CS_CASE(kill_9_keeps_exactly_what_was_synced),
-             CS_CASE(segments_limit))
+             CS_CASE(staged_snapshot_from_a_child), CS_CASE(codec_round_trip_and_refusals),
+             CS_CASE(kill_9_keeps_exactly_what_was_synced), CS_CASE(segments_limit))
