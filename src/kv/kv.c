@@ -8,6 +8,13 @@
  * is full the session idle longest (smallest last log index) is evicted,
  * which every replica does alike because it depends only on the log. A
  * client whose session was evicted gets "expired" rather than a second apply.
+ *
+ * Time and expiry: the map's clock is the largest now_ms of the commands
+ * applied, never a clock read here. Every operation looks its key up through
+ * kv_live, which removes a key whose TTL has passed, so an expired key is
+ * absent to every operation and goes away as soon as anything touches it.
+ * WATCH is CHECK: a command's checks are all judged, reading only, before
+ * any of its other operations runs, so a failed check applies nothing.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -62,14 +69,50 @@ uint64_t cs_kv_applied_index(const struct cs_kv *kv)
     return kv->applied_index;
 }
 
-int cs_kv_get(const struct cs_kv *kv, const void *key, size_t key_len, const uint8_t **value,
-              size_t *value_len)
+uint64_t cs_kv_clock_ms(const struct cs_kv *kv)
 {
+    return kv->clock_ms;
+}
+
+uint64_t cs_kv_next_expiry(const struct cs_kv *kv)
+{
+    const struct kv_item *it = expiry_min(&kv->map.expiry);
+    return it ? it->expire_at_ms : 0;
+}
+
+uint64_t cs_kv_expired_total(const struct cs_kv *kv)
+{
+    return kv->expired_total;
+}
+
+void cs_kv_set_bugs(struct cs_kv *kv, uint32_t bugs)
+{
+    kv->bugs = bugs;
+}
+
+int cs_kv_get_meta(const struct cs_kv *kv, const void *key, size_t key_len, uint64_t now_ms,
+                   struct cs_kv_meta *out)
+{
+    memset(out, 0, sizeof *out);
     if (key_len < 1 || key_len > CS_KV_KEY_BYTES_MAX) return CS_ENOTFOUND;
     struct kv_item *it = map_find(&kv->map, key, key_len);
-    if (!it) return CS_ENOTFOUND;
-    *value = kv_item_value(it);
-    *value_len = it->value_len;
+    uint64_t clock_ms = now_ms > kv->clock_ms ? now_ms : kv->clock_ms;
+    if (!it || kv_item_expired(it, clock_ms)) return CS_ENOTFOUND;
+    out->value = kv_item_value(it);
+    out->value_len = it->value_len;
+    out->mod_index = it->mod_index;
+    out->expire_at_ms = it->expire_at_ms;
+    return 0;
+}
+
+int cs_kv_get(const struct cs_kv *kv, const void *key, size_t key_len, uint64_t now_ms,
+              const uint8_t **value, size_t *value_len)
+{
+    struct cs_kv_meta meta;
+    int rc = cs_kv_get_meta(kv, key, key_len, now_ms, &meta);
+    if (rc) return rc;
+    *value = meta.value;
+    *value_len = meta.value_len;
     return 0;
 }
 
@@ -90,10 +133,37 @@ static bool kv_parse_i64(const uint8_t *p, size_t len, int64_t *out)
     return true;
 }
 
-static void kv_apply_incrby(struct cs_kv *kv, const struct cs_kv_op *op, struct cs_kv_result *res)
+/* The key's item if it is live; an expired one is removed here, as it is now absent. */
+static struct kv_item *kv_live(struct cs_kv *kv, const struct cs_kv_op *op)
+{
+    struct kv_item *it = map_find(&kv->map, op->key, op->key_len);
+    if (it && kv_item_expired(it, kv->clock_ms)) {
+        map_del_item(&kv->map, it);
+        kv->expired_total++;
+        return NULL;
+    }
+    return it;
+}
+
+static void kv_expire_item(struct cs_kv *kv, struct kv_item *it)
+{
+    map_del_item(&kv->map, it);
+    kv->expired_total++;
+}
+
+static void kv_result_meta(struct cs_kv_result *res, const struct kv_item *it)
+{
+    res->found = it != NULL;
+    if (!it) return;
+    res->mod_index = it->mod_index;
+    res->expire_at_ms = it->expire_at_ms;
+}
+
+static void kv_apply_incrby(struct cs_kv *kv, const struct cs_kv_op *op, uint64_t index,
+                            struct cs_kv_result *res)
 {
     int64_t v = 0;
-    struct kv_item *it = map_find(&kv->map, op->key, op->key_len);
+    struct kv_item *it = kv_live(kv, op);
     if (it && !kv_parse_i64(kv_item_value(it), it->value_len, &v)) {
         res->rc = CS_EPARSE;
         return;
@@ -106,7 +176,9 @@ static void kv_apply_incrby(struct cs_kv *kv, const struct cs_kv_op *op, struct 
     char text[24];
     int n = snprintf(text, sizeof text, "%" PRId64, sum);
     CS_ASSERT(n > 0 && (size_t)n < sizeof text);
-    res->rc = map_set(&kv->map, op->key, op->key_len, (const uint8_t *)text, (size_t)n);
+    uint64_t expire_at_ms = it ? it->expire_at_ms : 0; /* INCRBY keeps the TTL */
+    res->rc = map_set(&kv->map, op->key, op->key_len, (const uint8_t *)text, (size_t)n,
+                      expire_at_ms, index);
     if (res->rc == 0) res->number = sum;
 }
 
@@ -122,40 +194,110 @@ static void kv_result_value(struct cs_kv_result *res, const struct kv_item *it,
     res->value = (const uint8_t *)(uintptr_t)at; /* an offset until the scratch stops moving */
 }
 
-static void kv_apply_op(struct cs_kv *kv, const struct cs_kv_op *op, struct cs_kv_result *res,
-                        struct cs_buf *scratch)
+static void kv_apply_set(struct cs_kv *kv, const struct cs_kv_op *op, uint64_t index,
+                         struct cs_kv_result *res, struct cs_buf *scratch)
 {
-    struct kv_item *it = map_find(&kv->map, op->key, op->key_len);
+    struct kv_item *it = kv_live(kv, op);
+    if (op->flags & CS_KV_SET_GET) kv_result_value(res, it, scratch);
+    res->found = it != NULL;
+    if ((op->flags & CS_KV_SET_NX) && it) {
+        res->rc = CS_EEXIST;
+        return;
+    }
+    if ((op->flags & CS_KV_SET_XX) && !it) {
+        res->rc = CS_ENOTFOUND;
+        return;
+    }
+    if (op->expire_at_ms && op->expire_at_ms <= kv->clock_ms) {
+        /* Set and at once expired, as Redis does with a time already past: it goes. */
+        if (it) kv_expire_item(kv, it);
+        return;
+    }
+    uint64_t expire_at_ms = op->expire_at_ms;
+    if ((op->flags & CS_KV_SET_KEEPTTL) && it) expire_at_ms = it->expire_at_ms;
+    res->rc =
+        map_set(&kv->map, op->key, op->key_len, op->value, op->value_len, expire_at_ms, index);
+}
+
+static void kv_apply_expire(struct cs_kv *kv, const struct cs_kv_op *op, uint64_t index,
+                            struct cs_kv_result *res)
+{
+    struct kv_item *it = kv_live(kv, op);
+    res->found = it != NULL;
+    if (!it) return;
+    if (op->flags & CS_KV_EXPIRE_PERSIST) {
+        if (it->expire_at_ms == 0) return; /* no TTL to clear: unchanged */
+        if (kv->bugs & CS_KV_BUG_PERSIST_STALE_INDEX) {
+            it->expire_at_ms = 0; /* the planted bug: the heap keeps its slot */
+        } else {
+            res->rc = map_set_ttl(&kv->map, it, 0);
+        }
+    } else if (op->expire_at_ms <= kv->clock_ms) {
+        kv_expire_item(kv, it);
+        res->number = 1;
+        return;
+    } else {
+        res->rc = map_set_ttl(&kv->map, it, op->expire_at_ms);
+    }
+    if (res->rc) return;
+    it->mod_index = index;
+    res->number = 1;
+}
+
+/* Remove up to CS_KV_PURGE_KEYS_MAX expired keys, soonest first: the same keys on every replica. */
+static int64_t kv_purge(struct cs_kv *kv)
+{
+    int64_t removed = 0;
+    while (removed < CS_KV_PURGE_KEYS_MAX) {
+        struct kv_item *it = expiry_min(&kv->map.expiry);
+        if (!it) break;
+        bool due = kv_item_expired(it, kv->clock_ms) || (kv->bugs & CS_KV_BUG_PURGE_IGNORES_CLOCK);
+        if (!due) break;
+        kv_expire_item(kv, it);
+        removed++;
+    }
+    return removed;
+}
+
+static void kv_apply_op(struct cs_kv *kv, const struct cs_kv_op *op, uint64_t index,
+                        struct cs_kv_result *res, struct cs_buf *scratch)
+{
+    if (op->type == CS_KV_PURGE) {
+        res->number = kv_purge(kv);
+        return;
+    }
+    struct kv_item *it = NULL;
     switch ((enum cs_kv_op_type)op->type) {
     case CS_KV_GET:
+        it = kv_live(kv, op);
         kv_result_value(res, it, scratch);
+        kv_result_meta(res, it);
         if (!it) res->rc = CS_ENOTFOUND;
         return;
     case CS_KV_EXISTS:
-        res->found = it != NULL;
-        res->number = it != NULL;
+    case CS_KV_TTL:
+    case CS_KV_CHECK: /* every check passed already: report the key as it is */
+        it = kv_live(kv, op);
+        kv_result_meta(res, it);
+        if (op->type == CS_KV_EXISTS) res->number = it != NULL;
         return;
     case CS_KV_DEL:
-        res->number = map_del(&kv->map, op->key, op->key_len);
-        if (!res->number) res->rc = CS_ENOTFOUND;
+        it = kv_live(kv, op);
+        if (it) map_del_item(&kv->map, it);
+        res->number = it != NULL;
+        if (!it) res->rc = CS_ENOTFOUND;
         return;
     case CS_KV_INCRBY:
-        kv_apply_incrby(kv, op, res);
+        kv_apply_incrby(kv, op, index, res);
         return;
     case CS_KV_SET:
-        if (op->flags & CS_KV_SET_GET) kv_result_value(res, it, scratch);
-        res->found = it != NULL;
-        if ((op->flags & CS_KV_SET_NX) && it) {
-            res->rc = CS_EEXIST;
-            return;
-        }
-        if ((op->flags & CS_KV_SET_XX) && !it) {
-            res->rc = CS_ENOTFOUND;
-            return;
-        }
-        res->rc = map_set(&kv->map, op->key, op->key_len, op->value, op->value_len);
+        kv_apply_set(kv, op, index, res, scratch);
+        return;
+    case CS_KV_EXPIRE:
+        kv_apply_expire(kv, op, index, res);
         return;
     case CS_KV_CAS: {
+        it = kv_live(kv, op);
         bool match = (op->flags & CS_KV_CAS_ABSENT)
                          ? it == NULL
                          : it && kv_key_cmp(kv_item_value(it), it->value_len, op->expected,
@@ -165,11 +307,26 @@ static void kv_apply_op(struct cs_kv *kv, const struct cs_kv_op *op, struct cs_k
             res->rc = CS_ECONFLICT;
             return;
         }
-        res->rc = map_set(&kv->map, op->key, op->key_len, op->value, op->value_len);
+        res->rc = map_set(&kv->map, op->key, op->key_len, op->value, op->value_len, 0, index);
         return;
     }
+    case CS_KV_PURGE:
+        break;
     }
     CS_UNREACHABLE();
+}
+
+/* WATCH: do the command's leading CHECKs all hold? Reads only, so a failure changes nothing. */
+static bool kv_checks_pass(const struct cs_kv *kv, const struct cs_kv_command *cmd)
+{
+    for (uint32_t k = 0; k < cmd->ops_len && cmd->ops[k].type == CS_KV_CHECK; k++) {
+        const struct cs_kv_op *op = &cmd->ops[k];
+        const struct kv_item *it = map_find(&kv->map, op->key, op->key_len);
+        bool live =
+            it && (!kv_item_expired(it, kv->clock_ms) || (kv->bugs & CS_KV_BUG_CHECK_SEES_EXPIRED));
+        if ((live ? it->mod_index : 0) != op->expected_index) return false;
+    }
+    return true;
 }
 
 /* The session's slot (sorted by client id), or where it would go. */
@@ -270,20 +427,25 @@ int cs_kv_apply(struct cs_kv *kv, uint64_t index, const uint8_t *cmd_bytes, size
     if (cs_kv_command_decode(cmd_bytes, cmd_len, &cmd) != 0) {
         return kv_reply_rc_only(reply_out, CS_EDECODE);
     }
+    if (cmd.now_ms > kv->clock_ms) kv->clock_ms = cmd.now_ms; /* the clock never runs back */
     bool done = false;
     int rc = kv_session_check(kv, &cmd, reply_out, &done);
     if (done || rc) return rc;
     struct cs_kv_reply reply;
     memset(&reply, 0, sizeof reply);
-    reply.results_len = cmd.ops_len;
     struct cs_buf scratch;
     cs_buf_init(&scratch, CS_KV_REPLY_BYTES_MAX);
-    for (uint32_t k = 0; k < cmd.ops_len; k++) {
-        kv_apply_op(kv, &cmd.ops[k], &reply.results[k], &scratch);
-        if (reply.results[k].rc == CS_ENOMEM) rc = CS_ENOMEM;
+    if (!kv_checks_pass(kv, &cmd)) {
+        reply.rc = CS_ECONFLICT;
+    } else {
+        reply.results_len = cmd.ops_len;
+        for (uint32_t k = 0; k < cmd.ops_len; k++) {
+            kv_apply_op(kv, &cmd.ops[k], index, &reply.results[k], &scratch);
+            if (reply.results[k].rc == CS_ENOMEM) rc = CS_ENOMEM;
+        }
     }
     if (!rc) rc = cs_buf_error(&scratch);
-    for (uint32_t k = 0; k < cmd.ops_len && !rc; k++) {
+    for (uint32_t k = 0; k < reply.results_len && !rc; k++) {
         struct cs_kv_result *res = &reply.results[k];
         if (res->value_len) res->value = scratch.data + (uintptr_t)res->value;
     }

@@ -1,9 +1,12 @@
 /*
- * map.c: the key-value hash map.
+ * map.c: the key-value hash map, and the expiry heap kept in step with it.
  *
  * The one idea: open addressing with linear probing and backward-shift
  * deletion keeps every key within one probe run, with no tombstones, so a
- * long-lived map never degrades. Items hold key and value in one allocation.
+ * long-lived map never degrades. Items hold key, value and metadata in one
+ * allocation. Every change of an item goes through this file, which moves
+ * the item's slot in the expiry heap with it, so the heap can never point
+ * at a freed item or miss a key with a TTL.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +33,7 @@ void map_free(struct kv_map *m)
     for (size_t k = 0; k < m->cap; k++)
         free(m->slots[k]);
     free(m->slots);
+    expiry_free(&m->expiry);
     memset(m, 0, sizeof *m);
 }
 
@@ -49,10 +53,16 @@ static bool map_item_is(const struct kv_item *it, const uint8_t *key, size_t key
 static size_t map_slot(const struct kv_map *m, const uint8_t *key, size_t key_len)
 {
     CS_ASSERT(m->cap > 0 && (m->cap & (m->cap - 1)) == 0);
-    size_t i = (size_t)map_hash(key, key_len) & (m->cap - 1);
+    size_t i = map_home(m, key, key_len);
     while (m->slots[i] && !map_item_is(m->slots[i], key, key_len))
         i = (i + 1) & (m->cap - 1);
     return i;
+}
+
+size_t map_home(const struct kv_map *m, const uint8_t *key, size_t key_len)
+{
+    CS_ASSERT(m->cap > 0);
+    return (size_t)map_hash(key, key_len) & (m->cap - 1);
 }
 
 struct kv_item *map_find(const struct kv_map *m, const uint8_t *key, size_t key_len)
@@ -81,10 +91,11 @@ static int map_grow(struct kv_map *m)
 }
 
 int map_set(struct kv_map *m, const uint8_t *key, size_t key_len, const uint8_t *value,
-            size_t value_len)
+            size_t value_len, uint64_t expire_at_ms, uint64_t mod_index)
 {
     CS_ASSERT(key_len >= 1 && key_len <= CS_KV_KEY_BYTES_MAX);
     CS_ASSERT(value_len <= CS_KV_VALUE_BYTES_MAX);
+    CS_ASSERT(mod_index > 0);
     struct kv_item *old = map_find(m, key, key_len);
     size_t bytes = m->bytes + key_len + value_len - (old ? old->key_len + old->value_len : 0);
     if (bytes > CS_KV_DATA_BYTES_MAX) return CS_ENOSPACE;
@@ -93,27 +104,47 @@ int map_set(struct kv_map *m, const uint8_t *key, size_t key_len, const uint8_t 
         int rc = map_grow(m);
         if (rc) return rc;
     }
+    /* Room in the heap first: after the item is swapped in, nothing may fail. */
+    if (expire_at_ms && !(old && old->expiry_slot)) {
+        int rc = expiry_reserve(&m->expiry, m->expiry.len + 1);
+        if (rc) return rc;
+    }
     struct kv_item *it = malloc(sizeof *it + key_len + value_len);
     if (!it) return CS_ENOMEM;
+    it->expire_at_ms = 0;
+    it->expiry_slot = 0;
+    it->mod_index = mod_index;
     it->key_len = (uint32_t)key_len;
     it->value_len = (uint32_t)value_len;
     memcpy(it->bytes, key, key_len);
     if (value_len) memcpy(it->bytes + key_len, value, value_len);
     size_t i = map_slot(m, key, key_len);
     CS_ASSERT(m->slots[i] == old);
+    if (old && old->expiry_slot) expiry_replace(&m->expiry, old, it);
     free(old);
     m->slots[i] = it;
     if (!old) m->len++;
     m->bytes = bytes;
+    expiry_set(&m->expiry, it, expire_at_ms);
     return 0;
 }
 
-bool map_del(struct kv_map *m, const uint8_t *key, size_t key_len)
+int map_set_ttl(struct kv_map *m, struct kv_item *it, uint64_t expire_at_ms)
 {
-    if (m->cap == 0) return false;
-    size_t i = map_slot(m, key, key_len);
+    CS_DEBUG_ASSERT(map_find(m, it->bytes, it->key_len) == it);
+    if (expire_at_ms && !it->expiry_slot) {
+        int rc = expiry_reserve(&m->expiry, m->expiry.len + 1);
+        if (rc) return rc;
+    }
+    expiry_set(&m->expiry, it, expire_at_ms);
+    return 0;
+}
+
+static void map_del_at(struct kv_map *m, size_t i)
+{
     struct kv_item *it = m->slots[i];
-    if (!it) return false;
+    CS_ASSERT(it != NULL);
+    if (it->expiry_slot) expiry_set(&m->expiry, it, 0);
     m->bytes -= it->key_len + it->value_len;
     m->len--;
     free(it);
@@ -122,7 +153,7 @@ bool map_del(struct kv_map *m, const uint8_t *key, size_t key_len)
     size_t hole = i;
     for (size_t j = (i + 1) & (m->cap - 1); m->slots[j]; j = (j + 1) & (m->cap - 1)) {
         struct kv_item *x = m->slots[j];
-        size_t home = (size_t)map_hash(x->bytes, x->key_len) & (m->cap - 1);
+        size_t home = map_home(m, x->bytes, x->key_len);
         /* x may move to the hole if its home is not in (hole, j], cyclically. */
         bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
         if (stays) continue;
@@ -130,7 +161,22 @@ bool map_del(struct kv_map *m, const uint8_t *key, size_t key_len)
         m->slots[j] = NULL;
         hole = j;
     }
+}
+
+bool map_del(struct kv_map *m, const uint8_t *key, size_t key_len)
+{
+    if (m->cap == 0) return false;
+    size_t i = map_slot(m, key, key_len);
+    if (!m->slots[i]) return false;
+    map_del_at(m, i);
     return true;
+}
+
+void map_del_item(struct kv_map *m, struct kv_item *it)
+{
+    size_t i = map_slot(m, it->bytes, it->key_len);
+    CS_ASSERT(m->slots[i] == it);
+    map_del_at(m, i);
 }
 
 static int map_item_cmp(const void *a, const void *b)

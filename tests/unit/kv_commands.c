@@ -109,9 +109,9 @@ CS_TEST(get_set_del_exists)
     CS_CHECK_EQ(cs_kv_keys(f.kv), 1);
     const uint8_t *v;
     size_t vlen;
-    CS_CHECK_OK(cs_kv_get(f.kv, "b", 1, &v, &vlen));
+    CS_CHECK_OK(cs_kv_get(f.kv, "b", 1, 0, &v, &vlen));
     CS_CHECK_EQ(vlen, 1);
-    CS_CHECK_RC(cs_kv_get(f.kv, "a", 1, &v, &vlen), CS_ENOTFOUND);
+    CS_CHECK_RC(cs_kv_get(f.kv, "a", 1, 0, &v, &vlen), CS_ENOTFOUND);
     teardown(&f);
 }
 
