@@ -273,7 +273,8 @@ static void rs_serve_read(struct rs_node *n, struct cs_sim_ctx *ctx, struct rs_p
     rs_key(p->req.key, key);
     const uint8_t *v;
     size_t vlen;
-    if (cs_kv_get(n->kv, key, strlen(key), &v, &vlen) != 0) {
+    /* The simulated workloads set no TTL: no key can expire, so read at time 0. */
+    if (cs_kv_get(n->kv, key, strlen(key), 0, &v, &vlen) != 0) {
         rs_reply(ctx, &p->req, CS_SIM_OK, 0, true, 0);
     } else {
         int64_t x = 0;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/assert.h"
 #include "base/log.h"
@@ -108,6 +109,9 @@ struct srv_node {
     uint64_t start_ms;
     bool handles_started;
     uint64_t applied_since_snapshot;
+    struct srv_snapshot_job *snap; /* the background snapshot running, or NULL */
+    uint64_t snapshots;            /* snapshots made here and in effect */
+    bool closing;
     struct cs_buf reply_buf;
     /* Proposals in log order. */
     struct node_write *writes;
@@ -426,7 +430,7 @@ static void node_read_serve(struct srv_node *n, struct node_read *r)
         const struct cs_kv_op *op = &r->cmd.ops[k];
         const uint8_t *v = NULL;
         size_t v_len = 0;
-        int rc = cs_kv_get(n->kv, op->key, op->key_len, &v, &v_len);
+        int rc = cs_kv_get(n->kv, op->key, op->key_len, srv_wall_ms(), &v, &v_len);
         struct cs_kv_result *out = &reply.results[k];
         out->rc = rc;
         out->found = rc == 0;
@@ -560,27 +564,54 @@ static void node_gather_remove(struct srv_node *n, uint32_t slot)
     CS_UNREACHABLE();
 }
 
+/* The background snapshot is back: the core takes its bytes, the store commits
+ * the staged file. A snapshot installed from the leader meanwhile overtakes it. */
+static void node_snapshot_done(void *ctx, int rc, const struct cs_raft_snapshot_meta *meta,
+                               struct cs_store_log_snapshot *loaded)
+{
+    struct srv_node *n = ctx;
+    n->snap = NULL;
+    if (rc == 0 && n->closing) rc = CS_EBUSY;
+    if (rc == 0) {
+        rc = cs_raft_compact_take(n->raft, meta->index, loaded->data, loaded->data_len);
+        if (rc == 0) loaded->data = NULL;
+    }
+    if (rc == 0) {
+        struct cs_raft_snapshot_meta now;
+        cs_raft_snapshot_meta(n->raft, &now);
+        CS_ASSERT(now.index == meta->index && now.term == meta->term);
+        rc = cs_store_log_snapshot_commit(n->log, NODE_GROUP_ID, meta);
+        if (rc != 0 && rc != CS_ERANGE) node_fatal("committing a snapshot", rc);
+    } else {
+        cs_store_log_snapshot_unstage(n->log, NODE_GROUP_ID);
+    }
+    if (rc == 0) {
+        n->snapshots++;
+        CS_LOGI("snapshot at %" PRIu64 " (%zu bytes) in effect", meta->index, loaded->data_len);
+    } else {
+        CS_LOGW("snapshot at %" PRIu64 " dropped: %s", meta->index, cs_strerror(rc));
+    }
+}
+
+/* Every snapshot_every applied entries, a snapshot is made in a forked child
+ * (snapshot.c): the loop pays for the fork, not for encoding and syncing. */
 static void node_maybe_snapshot(struct srv_node *n)
 {
-    if (n->applied_since_snapshot < n->config.snapshot_every) return;
+    if (n->applied_since_snapshot < n->config.snapshot_every || n->snap != NULL || n->closing)
+        return;
     struct cs_raft_status st;
     cs_raft_status(n->raft, &st);
     if (st.applied <= st.snapshot_index) return;
-    struct cs_buf snap;
-    cs_buf_init(&snap, CS_KV_SNAPSHOT_BYTES_MAX);
-    int rc = cs_kv_snapshot(n->kv, &snap);
-    if (rc == 0) rc = cs_raft_compact(n->raft, st.applied, snap.data, snap.len);
-    if (rc == 0) {
-        struct cs_raft_snapshot s = {.data = snap.data, .data_len = snap.len};
-        cs_raft_snapshot_meta(n->raft, &s.meta);
-        rc = cs_store_log_snapshot_save(n->log, NODE_GROUP_ID, &s);
-        if (rc) node_fatal("saving a snapshot", rc);
-        CS_LOGI("snapshot at %" PRIu64 " (%zu bytes)", s.meta.index, snap.len);
-    } else {
-        CS_LOGW("snapshot skipped: %s", cs_strerror(rc));
+    struct cs_raft_snapshot_meta meta;
+    int rc = cs_raft_snapshot_meta_at(n->raft, st.applied, &meta);
+    CS_ASSERT(rc == 0); /* applied is past the snapshot and still in the core's log */
+    rc = srv_snapshot_start(&n->snap, n->loop, n->log, NODE_GROUP_ID, &meta, n->kv,
+                            node_snapshot_done, n);
+    if (rc != 0) {
+        CS_LOGW("snapshot not started: %s", cs_strerror(rc));
+        return; /* try again at the next turn that applies something */
     }
     n->applied_since_snapshot = 0;
-    cs_buf_free(&snap);
 }
 
 static void node_run_drained(struct srv_node *n)
@@ -942,6 +973,10 @@ int srv_node_open(struct srv_node **out, uv_loop_t *loop, const struct srv_confi
 void srv_node_close(struct srv_node *n)
 {
     if (!n) return;
+    n->closing = true;
+    if (n->snap) srv_snapshot_stop(n->snap);
+    while (n->snap) /* a read-back on a worker thread uses the log: wait for it */
+        uv_run(n->loop, UV_RUN_ONCE);
     if (n->handles_started) {
         uv_close((uv_handle_t *)&n->tick_timer, NULL);
         uv_close((uv_handle_t *)&n->prepare, NULL);
@@ -965,6 +1000,13 @@ void srv_node_close(struct srv_node *n)
 uint64_t srv_node_dbsize(struct srv_node *n)
 {
     return cs_kv_keys(n->kv);
+}
+
+uint64_t srv_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 uint64_t srv_node_now_ms(struct srv_node *n)

@@ -22,6 +22,7 @@
 #include "consist/kv.h"
 #include "consist/raft.h"
 #include "consist/resp.h"
+#include "consist/store.h"
 
 /* ---- config (config.c) ---------------------------------------------------- */
 
@@ -125,6 +126,8 @@ void srv_node_status(struct srv_node *n, struct cs_raft_status *status,
 void srv_node_info(struct srv_node *n, struct cs_buf *out);
 uint64_t srv_node_dbsize(struct srv_node *n);
 uint64_t srv_node_now_ms(struct srv_node *n);
+/* srv_wall_ms: wall-clock ms since the epoch: the time key expiry is judged by. */
+uint64_t srv_wall_ms(void);
 uint64_t srv_node_next_req_id(struct srv_node *n);
 /* srv_node_add_drained: fn(ctx) runs after each turn's Ready batches (flush replies there). */
 void srv_node_add_drained(struct srv_node *n, void (*fn)(void *ctx), void *ctx);
@@ -132,6 +135,36 @@ void srv_node_add_drained(struct srv_node *n, void (*fn)(void *ctx), void *ctx);
 /* Called by the peer transport with one decoded Raft or forward frame. */
 void srv_node_on_frame(struct srv_node *n, uint64_t from, uint8_t type, uint64_t group_id,
                        const uint8_t *payload, size_t len);
+
+/* ---- background snapshots (snapshot.c) -------------------------------------- */
+
+struct srv_snapshot_job;
+
+/*
+ * Called once per job, on the loop: rc 0 with loaded holding the staged
+ * snapshot read back (take loaded->data and set it NULL to keep it; what is
+ * left is freed), else why it failed (CS_EBUSY: stopped). The job is gone
+ * once done returns.
+ */
+typedef void (*srv_snapshot_done_fn)(void *ctx, int rc, const struct cs_raft_snapshot_meta *meta,
+                                     struct cs_store_log_snapshot *loaded);
+
+/*
+ * srv_snapshot_start: fork a child that encodes kv (as it is now) and stages
+ * it with meta in log (cs_store_log_snapshot_stage), then read it back on a
+ * worker thread and call done. The caller must apply nothing to kv before
+ * the fork returns (it is synchronous) and start no second job before done.
+ * 0, or CS_ENOMEM / CS_EIO (nothing started, done is not called).
+ */
+int srv_snapshot_start(struct srv_snapshot_job **out, uv_loop_t *loop, struct cs_store_log *log,
+                       uint64_t group_id, const struct cs_raft_snapshot_meta *meta,
+                       const struct cs_kv *kv, srv_snapshot_done_fn done, void *ctx);
+/*
+ * srv_snapshot_stop: end a job whose child still runs (done is called with
+ * CS_EBUSY). A job reading back cannot be interrupted: run the loop until
+ * its done comes.
+ */
+void srv_snapshot_stop(struct srv_snapshot_job *job);
 
 /* ---- the forward codec (forward.c) ----------------------------------------- */
 
