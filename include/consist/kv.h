@@ -143,7 +143,9 @@ struct cs_kv_result {
  * duplicate: results are the first reply's, replayed); CS_ERANGE (seq older
  * than the session's last: the result was already returned and forgotten);
  * CS_ENOTFOUND (session expired: seq > 1 for an unknown client);
- * CS_ECONFLICT (a CHECK failed: nothing was applied, results_len is 0).
+ * CS_ECONFLICT (a CHECK failed: nothing was applied, results_len is 0; a
+ * retry of it replays CS_ECONFLICT, not CS_EEXIST). The map's clock moves
+ * for every entry that decodes, whatever its reply.
  */
 struct cs_kv_reply {
     int rc;

@@ -410,11 +410,15 @@ static int kv_session_check(struct cs_kv *kv, const struct cs_kv_command *cmd,
     if (cmd->seq > s->seq) return 0;
     *done = true;
     if (cmd->seq < s->seq) return kv_reply_rc_only(reply_out, CS_ERANGE);
-    /* A duplicate: replay the first reply, marked as such. */
+    /*
+     * A duplicate: replay the first reply, marked as such, except a failed
+     * CHECK's, which replays as it was (nothing was applied either time, and
+     * EXEC must still answer null).
+     */
     struct cs_kv_reply first;
     int rc = cs_kv_reply_decode(s->reply, s->reply_len, &first);
     CS_ASSERT(rc == 0);
-    first.rc = CS_EEXIST;
+    if (first.rc != CS_ECONFLICT) first.rc = CS_EEXIST;
     return kv_encode_reply(&first, reply_out);
 }
 
