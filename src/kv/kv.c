@@ -262,10 +262,6 @@ static int64_t kv_purge(struct cs_kv *kv)
 static void kv_apply_op(struct cs_kv *kv, const struct cs_kv_op *op, uint64_t index,
                         struct cs_kv_result *res, struct cs_buf *scratch)
 {
-    if (op->type == CS_KV_PURGE) {
-        res->number = kv_purge(kv);
-        return;
-    }
     struct kv_item *it = NULL;
     switch ((enum cs_kv_op_type)op->type) {
     case CS_KV_GET:
@@ -311,7 +307,8 @@ static void kv_apply_op(struct cs_kv *kv, const struct cs_kv_op *op, uint64_t in
         return;
     }
     case CS_KV_PURGE:
-        break;
+        res->number = kv_purge(kv);
+        return;
     }
     CS_UNREACHABLE();
 }
