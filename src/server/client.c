@@ -24,11 +24,21 @@
 #define CLIENT_NAME_BYTES_MAX 128
 #define CLIENT_READ_BYTES     (64u << 10)
 #define CLIENT_SLOT_REPLY_MAX (CS_KV_REPLY_BYTES_MAX + 4096)
+#define CLIENT_WATCH_KEYS_MAX 32 /* keys one connection may WATCH (each a CHECK in EXEC) */
+
+/* The keys a connection WATCHes and the mod_index each had when watched. */
+struct client_watch {
+    uint32_t len;
+    bool broken; /* a WATCH read failed: the next EXEC aborts */
+    uint32_t key_len[CLIENT_WATCH_KEYS_MAX];
+    uint64_t mod_index[CLIENT_WATCH_KEYS_MAX];
+    uint8_t keys[CLIENT_WATCH_KEYS_MAX][CS_KV_KEY_BYTES_MAX];
+};
 
 /* A command queued between MULTI and EXEC: its shape and how many ops it added. */
 struct client_queued {
     uint8_t shape;
-    bool set_get;
+    bool set_get; /* SET ... GET; for SRV_SHAPE_TTL: in milliseconds (PTTL) */
     uint32_t ops_len;
 };
 
@@ -39,12 +49,14 @@ struct client_multi {
     struct client_queued cmds[CS_KV_OPS_MAX];
     struct cs_kv_command cmd; /* ops with offsets into bytes until EXEC resolves them */
     struct cs_buf bytes;
+    uint32_t checks; /* EXEC: the WATCH checks in front of the queued ops */
 };
 
 struct client_slot {
     bool done;
     uint8_t shape;             /* enum srv_shape */
-    bool set_get;              /* SET ... GET: reply with the old value */
+    bool set_get;              /* SET ... GET: reply with the old value; TTL: milliseconds */
+    uint32_t watch_from;       /* SRV_SHAPE_WATCH: its keys' first place in the watch list */
     struct client_multi *exec; /* SRV_SHAPE_EXEC: the transaction, freed with the slot */
     uint64_t req_id;
     struct cs_buf reply;
@@ -58,6 +70,10 @@ struct client_conn {
     uint64_t id;
     char name[CLIENT_NAME_BYTES_MAX + 1];
     struct client_multi *multi; /* between MULTI and EXEC/DISCARD */
+    struct client_watch *watch; /* WATCHed keys, until EXEC, DISCARD or UNWATCH */
+    uint32_t watch_reads;       /* WATCH reads not yet answered: commands wait for them */
+    enum srv_read consistency;  /* of reads: SRV_READ_LINEARIZABLE or SRV_READ_SESSION */
+    uint64_t session_index;     /* the log index this connection has seen (its token) */
     bool multi_failed;          /* a command was refused while queueing: EXEC aborts */
     struct client_slot slots[SRV_PIPELINE_MAX];
     uint32_t slots_head, slots_len;
@@ -116,6 +132,7 @@ static void client_on_closed(uv_handle_t *h)
     for (uint32_t k = 0; k < c->slots_len; k++)
         client_slot_release(&c->slots[(c->slots_head + k) % SRV_PIPELINE_MAX]);
     client_multi_free(c->multi);
+    free(c->watch);
     cs_resp_parser_free(c->parser);
     c->server->connected--;
     free(c);
@@ -213,7 +230,8 @@ static void client_flush(struct client_conn *c)
         client_kill(c);
         return;
     }
-    if (!c->dead && !c->reading) client_process(c); /* room again: take what is buffered */
+    /* Room again, or a WATCH answered: take what is buffered. */
+    if (!c->dead && (!c->reading || c->watch_reads == 0)) client_process(c);
 }
 
 static void client_on_drained(void *ctx)
@@ -305,6 +323,27 @@ static void client_format_one(struct cs_resp_writer *wp, uint8_t shape, bool set
         else
             cs_resp_write_error(&w, "ERR", cs_strerror(r0->rc));
         return;
+    case SRV_SHAPE_INT:
+        if (r0->rc == 0 || r0->rc == CS_ENOTFOUND)
+            cs_resp_write_int(&w, r0->number);
+        else
+            cs_resp_write_error(&w, "ERR", cs_strerror(r0->rc));
+        return;
+    case SRV_SHAPE_TTL: {
+        /* -2: no such key; -1: no TTL; else what is left, rounded as Redis does. */
+        int64_t left = -2;
+        if (r0->found && r0->expire_at_ms == 0) {
+            left = -1;
+        } else if (r0->found) {
+            uint64_t now_ms = srv_wall_ms();
+            uint64_t ms = r0->expire_at_ms > now_ms ? r0->expire_at_ms - now_ms : 0;
+            left = set_get ? (int64_t)ms : (int64_t)((ms + 500) / 1000);
+        }
+        cs_resp_write_int(&w, left);
+        return;
+    }
+    case SRV_SHAPE_WATCH:
+        CS_UNREACHABLE();
     }
     CS_UNREACHABLE();
 }
@@ -313,14 +352,27 @@ static void client_format(struct client_conn *c, struct client_slot *s, const st
 {
     struct cs_resp_writer w;
     cs_resp_writer_init(&w, &s->reply, c->proto);
+    if (s->shape == SRV_SHAPE_WATCH) {
+        /* The watched keys' mod_index, in the order they were listed. */
+        CS_ASSERT(c->watch != NULL && s->watch_from + r->results_len <= c->watch->len);
+        for (uint32_t k = 0; k < r->results_len; k++)
+            c->watch->mod_index[s->watch_from + k] = r->results[k].mod_index;
+        cs_resp_write_ok(&w);
+        return;
+    }
     if (s->shape != SRV_SHAPE_EXEC) {
         client_format_one(&w, s->shape, s->set_get, r->results, r->results_len);
         return;
     }
-    /* EXEC: one reply per queued command, each from its own run of results. */
+    /* EXEC: null when a watched key changed (nothing was applied), else one
+     * reply per queued command, each from its own run of results. */
     CS_ASSERT(s->exec != NULL);
+    if (r->rc == CS_ECONFLICT) {
+        cs_resp_write_null_array(&w);
+        return;
+    }
     cs_resp_write_array(&w, s->exec->len);
-    uint32_t at = 0;
+    uint32_t at = s->exec->checks;
     for (uint32_t k = 0; k < s->exec->len; k++) {
         const struct client_queued *q = &s->exec->cmds[k];
         CS_ASSERT(at + q->ops_len <= r->results_len);
@@ -338,11 +390,17 @@ static void client_on_done(void *ctx, uint64_t req_id, const struct srv_result *
         if (t->req_id == req_id && !t->done) s = t;
     }
     CS_ASSERT(s != NULL); /* a slot leaves the queue only once done */
+    if (s->shape == SRV_SHAPE_WATCH) {
+        CS_ASSERT(c->watch_reads > 0);
+        c->watch_reads--;
+    }
     if (res->err_code) {
         struct cs_resp_writer w;
         cs_resp_writer_init(&w, &s->reply, c->proto);
         cs_resp_write_error(&w, res->err_code, res->err_msg);
+        if (s->shape == SRV_SHAPE_WATCH && c->watch) c->watch->broken = true;
     } else {
+        if (res->index > c->session_index) c->session_index = res->index;
         client_format(c, s, res->reply);
     }
     CS_ASSERT(c->pending > 0);
@@ -464,15 +522,28 @@ static void multi_queue(struct client_cmd_ctx *x, const struct cs_kv_command *cm
     cs_resp_write_simple(&x->w, "QUEUED", 6);
 }
 
+/* Send cmd to the node (reads at the connection's consistency); client_on_done answers. */
+static void client_send(struct client_conn *c, struct client_slot *slot, struct cs_kv_command *cmd,
+                        bool is_read)
+{
+    cmd->now_ms = srv_wall_ms();
+    slot->req_id = srv_node_next_req_id(c->server->node);
+    c->pending++;
+    srv_node_submit(c->server->node, cmd, is_read ? c->consistency : SRV_WRITE, c->session_index,
+                    slot->req_id, client_on_done, c);
+}
+
 static void submit(struct client_cmd_ctx *x, struct cs_kv_command *cmd, bool is_read, uint8_t shape)
 {
     struct client_conn *c = x->c;
     if (c->multi) return multi_queue(x, cmd, shape);
     x->slot->shape = shape;
-    x->slot->req_id = srv_node_next_req_id(c->server->node);
-    c->pending++;
-    srv_node_submit(c->server->node, cmd, is_read, x->slot->req_id, client_on_done, c);
+    client_send(c, x->slot, cmd, is_read);
 }
+
+static bool expire_at(struct client_cmd_ctx *x, const struct cs_resp_arg *unit,
+                      const struct cs_resp_arg *num, bool positive_only, const char *cmd_name,
+                      uint64_t *out);
 
 static void cmd_get(struct client_cmd_ctx *x)
 {
@@ -491,17 +562,23 @@ static void cmd_set(struct client_cmd_ctx *x)
     op_set_key(&cmd.ops[0], CS_KV_SET, &x->argv[1]);
     cmd.ops[0].value = x->argv[2].data;
     cmd.ops[0].value_len = (uint32_t)x->argv[2].len;
+    bool has_ttl = false;
     for (size_t k = 3; k < x->argc; k++) {
         const struct cs_resp_arg *a = &x->argv[k];
-        if (arg_is(a, "NX"))
+        if (arg_is(a, "NX")) {
             cmd.ops[0].flags |= CS_KV_SET_NX;
-        else if (arg_is(a, "XX"))
+        } else if (arg_is(a, "XX")) {
             cmd.ops[0].flags |= CS_KV_SET_XX;
-        else if (arg_is(a, "GET"))
+        } else if (arg_is(a, "GET")) {
             cmd.ops[0].flags |= CS_KV_SET_GET;
-        else if (arg_is(a, "EX") || arg_is(a, "PX") || arg_is(a, "EXAT") || arg_is(a, "PXAT") ||
-                 arg_is(a, "KEEPTTL")) {
-            return reply_error(x, "ERR", "key expiry (EX/PX/EXAT/PXAT/KEEPTTL) is not supported");
+        } else if (arg_is(a, "KEEPTTL") && !has_ttl) {
+            cmd.ops[0].flags |= CS_KV_SET_KEEPTTL;
+            has_ttl = true;
+        } else if ((arg_is(a, "EX") || arg_is(a, "PX") || arg_is(a, "EXAT") || arg_is(a, "PXAT")) &&
+                   !has_ttl && k + 1 < x->argc) {
+            if (!expire_at(x, a, &x->argv[k + 1], true, "set", &cmd.ops[0].expire_at_ms)) return;
+            has_ttl = true;
+            k++;
         } else {
             return reply_error(x, "ERR", "syntax error");
         }
@@ -511,6 +588,135 @@ static void cmd_set(struct client_cmd_ctx *x)
     }
     x->slot->set_get = (cmd.ops[0].flags & CS_KV_SET_GET) != 0;
     submit(x, &cmd, false, SRV_SHAPE_SET);
+}
+
+/*
+ * The absolute expiry time of "EX s | PX ms | EXAT unix-s | PXAT unix-ms"
+ * (unit names the form). Like Redis: the number must be positive when
+ * positive_only (SET), and must not overflow a millisecond clock. False
+ * after answering the error.
+ */
+static bool expire_at(struct client_cmd_ctx *x, const struct cs_resp_arg *unit,
+                      const struct cs_resp_arg *num, bool positive_only, const char *cmd_name,
+                      uint64_t *out)
+{
+    int64_t v;
+    char msg[64];
+    snprintf(msg, sizeof msg, "invalid expire time in '%s' command", cmd_name);
+    if (client_parse_i64(num, &v) != 0) {
+        reply_error(x, "ERR", "value is not an integer or out of range");
+        return false;
+    }
+    if (positive_only && v <= 0) {
+        reply_error(x, "ERR", msg);
+        return false;
+    }
+    bool seconds = arg_is(unit, "EX") || arg_is(unit, "EXAT");
+    bool relative = arg_is(unit, "EX") || arg_is(unit, "PX");
+    const int64_t ms_max = INT64_MAX / 2; /* far beyond any clock, and safe to add to now */
+    if (seconds && (v > ms_max / 1000 || v < -ms_max / 1000)) {
+        reply_error(x, "ERR", msg);
+        return false;
+    }
+    int64_t ms = seconds ? v * 1000 : v;
+    if (ms > ms_max || ms < -ms_max) {
+        reply_error(x, "ERR", msg);
+        return false;
+    }
+    int64_t at = relative ? (int64_t)srv_wall_ms() + ms : ms;
+    /* At or before now (or before the epoch): already expired; 1 is the earliest time. */
+    *out = at <= 0 ? 1 : (uint64_t)at;
+    return true;
+}
+
+/* SETEX key seconds value, PSETEX key ms value. */
+static void setex(struct client_cmd_ctx *x, const char *unit, const char *name)
+{
+    if (x->argc != 4) return reply_arity(x);
+    if (!key_ok(x, &x->argv[1]) || !value_ok(x, &x->argv[3])) return;
+    struct cs_kv_command cmd = {.ops_len = 1};
+    op_set_key(&cmd.ops[0], CS_KV_SET, &x->argv[1]);
+    cmd.ops[0].value = x->argv[3].data;
+    cmd.ops[0].value_len = (uint32_t)x->argv[3].len;
+    struct cs_resp_arg u = {.data = (const uint8_t *)unit, .len = strlen(unit)};
+    if (!expire_at(x, &u, &x->argv[2], true, name, &cmd.ops[0].expire_at_ms)) return;
+    submit(x, &cmd, false, SRV_SHAPE_SET);
+}
+
+static void cmd_setex(struct client_cmd_ctx *x)
+{
+    setex(x, "EX", "setex");
+}
+
+static void cmd_psetex(struct client_cmd_ctx *x)
+{
+    setex(x, "PX", "psetex");
+}
+
+/* EXPIRE / PEXPIRE / EXPIREAT / PEXPIREAT key time: a time not in the future deletes the key. */
+static void expire_cmd(struct client_cmd_ctx *x, const char *unit, const char *name)
+{
+    if (x->argc != 3) {
+        if (x->argc > 3)
+            return reply_error(x, "ERR", "expire options (NX XX GT LT) are not supported");
+        return reply_arity(x);
+    }
+    if (!key_ok(x, &x->argv[1])) return;
+    struct cs_kv_command cmd = {.ops_len = 1};
+    op_set_key(&cmd.ops[0], CS_KV_EXPIRE, &x->argv[1]);
+    struct cs_resp_arg u = {.data = (const uint8_t *)unit, .len = strlen(unit)};
+    if (!expire_at(x, &u, &x->argv[2], false, name, &cmd.ops[0].expire_at_ms)) return;
+    submit(x, &cmd, false, SRV_SHAPE_INT);
+}
+
+static void cmd_expire(struct client_cmd_ctx *x)
+{
+    expire_cmd(x, "EX", "expire");
+}
+
+static void cmd_pexpire(struct client_cmd_ctx *x)
+{
+    expire_cmd(x, "PX", "pexpire");
+}
+
+static void cmd_expireat(struct client_cmd_ctx *x)
+{
+    expire_cmd(x, "EXAT", "expireat");
+}
+
+static void cmd_pexpireat(struct client_cmd_ctx *x)
+{
+    expire_cmd(x, "PXAT", "pexpireat");
+}
+
+static void cmd_persist(struct client_cmd_ctx *x)
+{
+    if (x->argc != 2) return reply_arity(x);
+    if (!key_ok(x, &x->argv[1])) return;
+    struct cs_kv_command cmd = {.ops_len = 1};
+    op_set_key(&cmd.ops[0], CS_KV_EXPIRE, &x->argv[1]);
+    cmd.ops[0].flags = CS_KV_EXPIRE_PERSIST;
+    submit(x, &cmd, false, SRV_SHAPE_INT);
+}
+
+static void ttl_cmd(struct client_cmd_ctx *x, bool ms)
+{
+    if (x->argc != 2) return reply_arity(x);
+    if (!key_ok(x, &x->argv[1])) return;
+    struct cs_kv_command cmd = {.ops_len = 1};
+    op_set_key(&cmd.ops[0], CS_KV_TTL, &x->argv[1]);
+    x->slot->set_get = ms;
+    submit(x, &cmd, true, SRV_SHAPE_TTL);
+}
+
+static void cmd_ttl(struct client_cmd_ctx *x)
+{
+    ttl_cmd(x, false);
+}
+
+static void cmd_pttl(struct client_cmd_ctx *x)
+{
+    ttl_cmd(x, true);
 }
 
 /* DEL, EXISTS, MGET: one op per key. */
@@ -780,6 +986,8 @@ static void cmd_discard(struct client_cmd_ctx *x)
     if (!c->multi) return reply_error(x, "ERR", "DISCARD without MULTI");
     client_multi_free(c->multi);
     c->multi = NULL;
+    free(c->watch);
+    c->watch = NULL;
     cs_resp_write_ok(&x->w);
 }
 
@@ -791,31 +999,134 @@ static void cmd_exec(struct client_cmd_ctx *x)
     if (!c->multi) return reply_error(x, "ERR", "EXEC without MULTI");
     struct client_multi *m = c->multi;
     c->multi = NULL;
+    struct client_watch *watch = c->watch; /* EXEC ends the watch, whatever happens */
+    c->watch = NULL;
     if (c->multi_failed) {
         client_multi_free(m);
+        free(watch);
         return reply_error(x, "EXECABORT", "Transaction discarded because of previous errors.");
     }
-    if (m->len == 0) {
+    if (watch && watch->broken) { /* a WATCH failed: what it saw is unknown */
+        client_multi_free(m);
+        free(watch);
+        cs_resp_write_null_array(&x->w);
+        return;
+    }
+    uint32_t checks = watch ? watch->len : 0;
+    if (m->len == 0 && checks == 0) {
         client_multi_free(m);
         cs_resp_write_array(&x->w, 0);
         return;
     }
+    if (checks + m->cmd.ops_len > CS_KV_OPS_MAX) {
+        client_multi_free(m);
+        free(watch);
+        return reply_error(x, "EXECABORT",
+                           "transaction and its watched keys pass CS_KV_OPS_MAX (64 operations)");
+    }
+    /* The checks go first: the state machine applies nothing unless all pass. */
+    memmove(m->cmd.ops + checks, m->cmd.ops, m->cmd.ops_len * sizeof m->cmd.ops[0]);
     for (uint32_t k = 0; k < m->cmd.ops_len; k++) {
-        struct cs_kv_op *op = &m->cmd.ops[k];
+        struct cs_kv_op *op = &m->cmd.ops[checks + k];
         op->key = m->bytes.data + m->key_at[k];
         op->value = op->value_len ? m->bytes.data + m->value_at[k] : NULL;
         op->expected = op->expected_len ? m->bytes.data + m->expected_at[k] : NULL;
     }
+    for (uint32_t k = 0; k < checks; k++) {
+        struct cs_kv_op *op = &m->cmd.ops[k];
+        memset(op, 0, sizeof *op);
+        op->type = CS_KV_CHECK;
+        op->key = watch->keys[k];
+        op->key_len = watch->key_len[k];
+        op->expected_index = watch->mod_index[k];
+    }
+    m->cmd.ops_len += checks;
+    m->checks = checks;
     x->slot->exec = m; /* freed with the slot, after the reply is formatted */
     x->slot->shape = SRV_SHAPE_EXEC;
-    x->slot->req_id = srv_node_next_req_id(c->server->node);
-    c->pending++;
-    srv_node_submit(c->server->node, &m->cmd, false, x->slot->req_id, client_on_done, c);
+    client_send(c, x->slot, &m->cmd, false); /* encoded before return: watch may go */
+    free(watch);
 }
 
+/* WATCH key...: remember each key's mod_index (read at the connection's
+ * consistency); EXEC applies nothing if any changed. Commands after a WATCH
+ * wait for its answer, so EXEC always knows what it checks. */
 static void cmd_watch(struct client_cmd_ctx *x)
 {
-    reply_error(x, "ERR", "WATCH is not supported yet (use CAS for optimistic updates)");
+    struct client_conn *c = x->c;
+    if (x->argc < 2) return reply_arity(x);
+    if (c->multi) return reply_error(x, "ERR", "WATCH inside MULTI is not allowed");
+    uint32_t have = c->watch ? c->watch->len : 0;
+    if (have + (x->argc - 1) > CLIENT_WATCH_KEYS_MAX) {
+        return reply_error(x, "ERR", "too many watched keys (CLIENT_WATCH_KEYS_MAX is 32)");
+    }
+    for (size_t k = 1; k < x->argc; k++)
+        if (!key_ok(x, &x->argv[k])) return;
+    if (!c->watch && !(c->watch = calloc(1, sizeof *c->watch))) {
+        return reply_error(x, "ERR", "out of memory");
+    }
+    struct cs_kv_command cmd = {.ops_len = (uint32_t)(x->argc - 1)};
+    x->slot->watch_from = c->watch->len;
+    for (size_t k = 1; k < x->argc; k++) {
+        uint32_t at = c->watch->len++;
+        memcpy(c->watch->keys[at], x->argv[k].data, x->argv[k].len);
+        c->watch->key_len[at] = (uint32_t)x->argv[k].len;
+        c->watch->mod_index[at] = 0;
+        op_set_key(&cmd.ops[k - 1], CS_KV_TTL, &x->argv[k]);
+    }
+    x->slot->shape = SRV_SHAPE_WATCH;
+    c->watch_reads++;
+    client_send(c, x->slot, &cmd, true);
+}
+
+static void cmd_unwatch(struct client_cmd_ctx *x)
+{
+    if (x->argc != 1) return reply_arity(x);
+    free(x->c->watch);
+    x->c->watch = NULL;
+    cs_resp_write_ok(&x->w);
+}
+
+/* CONSISTENCY [linearizable|session]: the connection's read level. */
+static void cmd_consistency(struct client_cmd_ctx *x)
+{
+    struct client_conn *c = x->c;
+    if (x->argc == 1) {
+        write_str(&x->w, c->consistency == SRV_READ_SESSION ? "session" : "linearizable");
+    } else if (x->argc == 2 && arg_is(&x->argv[1], "linearizable")) {
+        c->consistency = SRV_READ_LINEARIZABLE;
+        cs_resp_write_ok(&x->w);
+    } else if (x->argc == 2 && arg_is(&x->argv[1], "session")) {
+        c->consistency = SRV_READ_SESSION;
+        cs_resp_write_ok(&x->w);
+    } else if (x->argc == 2) {
+        reply_error(x, "ERR", "unknown consistency level (linearizable, session)");
+    } else {
+        reply_arity(x);
+    }
+}
+
+/* SESSION: the connection's token; SESSION USE token: continue another connection's session. */
+static void cmd_session(struct client_cmd_ctx *x)
+{
+    struct client_conn *c = x->c;
+    if (x->argc == 1) {
+        char token[SRV_TOKEN_BYTES_MAX];
+        size_t len = srv_token_format(token, c->session_index);
+        cs_resp_write_bulk(&x->w, token, len);
+        return;
+    }
+    if (x->argc != 3 || !arg_is(&x->argv[1], "USE")) {
+        return reply_error(x, "ERR", "syntax error (SESSION [USE token])");
+    }
+    uint64_t index = 0;
+    if (srv_token_parse(x->argv[2].data, x->argv[2].len, &index) != 0) {
+        return reply_error(x, "ERR",
+                           "invalid session token (expected " SRV_TOKEN_PREFIX "<index>)");
+    }
+    /* Adopting never weakens: the session continues from the later of the two. */
+    if (index > c->session_index) c->session_index = index;
+    cs_resp_write_ok(&x->w);
 }
 
 struct client_cmd {
@@ -824,15 +1135,43 @@ struct client_cmd {
 };
 
 static const struct client_cmd client_cmds[] = {
-    {"GET", cmd_get},         {"SET", cmd_set},       {"DEL", cmd_del},
-    {"EXISTS", cmd_exists},   {"INCR", cmd_incr},     {"INCRBY", cmd_incrby},
-    {"DECR", cmd_decr},       {"DECRBY", cmd_decrby}, {"MGET", cmd_mget},
-    {"MSET", cmd_mset},       {"CAS", cmd_cas},       {"PING", cmd_ping},
-    {"ECHO", cmd_echo},       {"QUIT", cmd_quit},     {"SELECT", cmd_select},
-    {"DBSIZE", cmd_dbsize},   {"HELLO", cmd_hello},   {"CLIENT", cmd_client},
-    {"COMMAND", cmd_command}, {"CONFIG", cmd_config}, {"INFO", cmd_info},
-    {"MULTI", cmd_multi},     {"EXEC", cmd_exec},     {"DISCARD", cmd_discard},
+    {"GET", cmd_get},
+    {"SET", cmd_set},
+    {"DEL", cmd_del},
+    {"EXISTS", cmd_exists},
+    {"INCR", cmd_incr},
+    {"INCRBY", cmd_incrby},
+    {"DECR", cmd_decr},
+    {"DECRBY", cmd_decrby},
+    {"MGET", cmd_mget},
+    {"MSET", cmd_mset},
+    {"CAS", cmd_cas},
+    {"PING", cmd_ping},
+    {"ECHO", cmd_echo},
+    {"QUIT", cmd_quit},
+    {"SELECT", cmd_select},
+    {"DBSIZE", cmd_dbsize},
+    {"HELLO", cmd_hello},
+    {"CLIENT", cmd_client},
+    {"COMMAND", cmd_command},
+    {"CONFIG", cmd_config},
+    {"INFO", cmd_info},
+    {"MULTI", cmd_multi},
+    {"EXEC", cmd_exec},
+    {"DISCARD", cmd_discard},
     {"WATCH", cmd_watch},
+    {"UNWATCH", cmd_unwatch},
+    {"CONSISTENCY", cmd_consistency},
+    {"SESSION", cmd_session},
+    {"SETEX", cmd_setex},
+    {"PSETEX", cmd_psetex},
+    {"EXPIRE", cmd_expire},
+    {"PEXPIRE", cmd_pexpire},
+    {"EXPIREAT", cmd_expireat},
+    {"PEXPIREAT", cmd_pexpireat},
+    {"PERSIST", cmd_persist},
+    {"TTL", cmd_ttl},
+    {"PTTL", cmd_pttl},
 };
 
 /* Key commands: the only ones a transaction may queue. */
@@ -841,7 +1180,10 @@ static bool client_cmd_is_kv(const struct client_cmd *cmd)
     return cmd->run == cmd_get || cmd->run == cmd_set || cmd->run == cmd_del ||
            cmd->run == cmd_exists || cmd->run == cmd_incr || cmd->run == cmd_incrby ||
            cmd->run == cmd_decr || cmd->run == cmd_decrby || cmd->run == cmd_mget ||
-           cmd->run == cmd_mset || cmd->run == cmd_cas;
+           cmd->run == cmd_mset || cmd->run == cmd_cas || cmd->run == cmd_setex ||
+           cmd->run == cmd_psetex || cmd->run == cmd_expire || cmd->run == cmd_pexpire ||
+           cmd->run == cmd_expireat || cmd->run == cmd_pexpireat || cmd->run == cmd_persist ||
+           cmd->run == cmd_ttl || cmd->run == cmd_pttl;
 }
 
 static void client_dispatch(struct client_conn *c, const struct cs_resp_command *cmd)
@@ -875,7 +1217,8 @@ static void client_dispatch(struct client_conn *c, const struct cs_resp_command 
 /* Take buffered commands while the reply queue has room. */
 static void client_process(struct client_conn *c)
 {
-    while (!c->dead && !c->close_after_reply && c->slots_len < SRV_PIPELINE_MAX) {
+    while (!c->dead && !c->close_after_reply && c->slots_len < SRV_PIPELINE_MAX &&
+           c->watch_reads == 0) {
         struct cs_resp_command cmd;
         int rc = cs_resp_parser_next(c->parser, &cmd);
         if (rc) {

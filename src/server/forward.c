@@ -11,12 +11,21 @@
  *   FORWARD:        u64le req_id, u8 is_read (0|1), kv command (cs_kv_command_encode)
  *   FORWARD_REPLY:  u64le req_id, u8 status
  *                   status 1: code, message (each uvarint length + bytes)
- *                   status 0: u8 kind; kind 0: a cs_kv_apply reply;
- *                             kind 1: uvarint count, then per key u8 found, value bytes
+ *                   status 0: u8 kind, uvarint index (the log index the answer reflects:
+ *                             the entry's for a write, the applied index a read was
+ *                             served at; what a session token advances to);
+ *                             kind 0: a cs_kv_apply reply;
+ *                             kind 1: uvarint count, then per key u8 found, value bytes,
+ *                                     uvarint mod_index, uvarint expire_at_ms
  */
 #include <string.h>
 
 #include "server.h"
+
+bool srv_op_is_read(uint8_t type)
+{
+    return type == CS_KV_GET || type == CS_KV_EXISTS || type == CS_KV_TTL;
+}
 
 int srv_forward_encode(struct cs_buf *out, uint64_t req_id, bool is_read,
                        const struct cs_kv_command *cmd)
@@ -41,7 +50,7 @@ int srv_forward_decode(const uint8_t *p, size_t len, uint64_t *req_id, bool *is_
     if (rc) return rc;
     /* A read may only hold reads: anything else must go through the log. */
     for (uint32_t k = 0; *is_read && k < cmd->ops_len; k++)
-        if (cmd->ops[k].type != CS_KV_GET && cmd->ops[k].type != CS_KV_EXISTS) return CS_EDECODE;
+        if (!srv_op_is_read(cmd->ops[k].type)) return CS_EDECODE;
     return 0;
 }
 
@@ -58,26 +67,31 @@ int srv_forward_reply_encode_error(struct cs_buf *out, uint64_t req_id, const ch
     return cs_buf_error(out);
 }
 
-int srv_forward_reply_encode_apply(struct cs_buf *out, uint64_t req_id, const uint8_t *reply,
-                                   size_t reply_len)
+int srv_forward_reply_encode_apply(struct cs_buf *out, uint64_t req_id, uint64_t index,
+                                   const uint8_t *reply, size_t reply_len)
 {
     cs_put_u64le(out, req_id);
     cs_put_u8(out, 0);
     cs_put_u8(out, SRV_FORWARD_KIND_APPLY);
+    cs_put_uvarint(out, index);
     cs_put_raw(out, reply, reply_len);
     return cs_buf_error(out);
 }
 
-int srv_forward_reply_encode_read(struct cs_buf *out, uint64_t req_id,
+int srv_forward_reply_encode_read(struct cs_buf *out, uint64_t req_id, uint64_t index,
                                   const struct cs_kv_reply *reply)
 {
     cs_put_u64le(out, req_id);
     cs_put_u8(out, 0);
     cs_put_u8(out, SRV_FORWARD_KIND_READ);
+    cs_put_uvarint(out, index);
     cs_put_uvarint(out, reply->results_len);
     for (uint32_t k = 0; k < reply->results_len; k++) {
-        cs_put_u8(out, reply->results[k].found ? 1 : 0);
-        cs_put_bytes(out, reply->results[k].value, reply->results[k].value_len);
+        const struct cs_kv_result *r = &reply->results[k];
+        cs_put_u8(out, r->found ? 1 : 0);
+        cs_put_bytes(out, r->value, r->value_len);
+        cs_put_uvarint(out, r->mod_index);
+        cs_put_uvarint(out, r->expire_at_ms);
     }
     return cs_buf_error(out);
 }
@@ -92,15 +106,21 @@ static int forward_decode_read(struct cs_reader *r, struct cs_kv_reply *reply)
         uint8_t found = 0;
         const uint8_t *v = NULL;
         size_t v_len = 0;
+        uint64_t mod_index = 0, expire_at_ms = 0;
         cs_get_u8(r, &found);
         cs_get_bytes(r, &v, &v_len, CS_KV_VALUE_BYTES_MAX);
-        if (cs_reader_error(r) || found > 1 || (!found && v_len)) return CS_EDECODE;
+        cs_get_uvarint(r, &mod_index);
+        cs_get_uvarint(r, &expire_at_ms);
+        if (cs_reader_error(r) || found > 1 || (!found && (v_len || mod_index || expire_at_ms)))
+            return CS_EDECODE;
         struct cs_kv_result *out = &reply->results[k];
         out->found = found == 1;
         out->rc = found ? 0 : CS_ENOTFOUND;
         out->number = found;
         out->value = v;
         out->value_len = (uint32_t)v_len;
+        out->mod_index = mod_index;
+        out->expire_at_ms = expire_at_ms;
     }
     return cs_reader_end(r);
 }
@@ -128,10 +148,13 @@ int srv_forward_reply_decode(const uint8_t *p, size_t len, struct srv_forward_re
         return cs_reader_end(&r);
     }
     uint8_t kind = 0;
-    if (cs_get_u8(&r, &kind)) return CS_EDECODE;
+    cs_get_u8(&r, &kind);
+    cs_get_uvarint(&r, &out->index);
+    if (cs_reader_error(&r)) return CS_EDECODE;
     if (kind == SRV_FORWARD_KIND_APPLY) {
         int rc = cs_kv_reply_decode(p + r.pos, len - r.pos, &out->reply);
         if (rc) return rc;
+        /* No results only for a command refused whole (rc), such as a failed WATCH check. */
         return out->reply.results_len == 0 && out->reply.rc == 0 ? CS_EDECODE : 0;
     }
     if (kind == SRV_FORWARD_KIND_READ) return forward_decode_read(&r, &out->reply);

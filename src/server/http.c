@@ -22,6 +22,7 @@
 #define HTTP_RESPONSE_MAX    (CS_KV_VALUE_BYTES_MAX * 8 + 4096) /* JSON-escaped value + head */
 #define HTTP_KV_PREFIX       "/v1/kv/"
 #define HTTP_CONNECTIONS_MAX 1024
+#define HTTP_TTL_MS_MAX      (1ull << 40) /* ?ttl_ms= of a PUT: about 35 years */
 
 struct http_conn {
     uv_tcp_t tcp;
@@ -36,7 +37,8 @@ struct http_conn {
     struct http_conn *dirty_next;
     char key_echo[CS_KV_KEY_BYTES_MAX + 1]; /* the key, for the JSON answer */
     size_t key_len;
-    uint8_t op; /* CS_KV_GET, CS_KV_SET, CS_KV_DEL */
+    uint8_t op;             /* CS_KV_GET, CS_KV_SET, CS_KV_DEL */
+    uint64_t session_index; /* the request's ?session= token */
 };
 
 struct http_write {
@@ -163,6 +165,12 @@ static void http_on_done(void *ctx, uint64_t req_id, const struct srv_result *re
         cs_json_object_begin(&j);
         cs_json_key(&j, "key", 3);
         cs_json_string(&j, c->key_echo, c->key_len);
+        /* The session token after this request: pass it back as ?session= to read your writes. */
+        char token[SRV_TOKEN_BYTES_MAX];
+        size_t token_len =
+            srv_token_format(token, res->index > c->session_index ? res->index : c->session_index);
+        cs_json_key(&j, "session", 7);
+        cs_json_string(&j, token, token_len);
         if (c->op == CS_KV_GET && !r0->found) {
             http_error(c, 404, "key not found");
             cs_buf_free(&body);
@@ -184,6 +192,18 @@ static void http_on_done(void *ctx, uint64_t req_id, const struct srv_result *re
     }
     cs_buf_free(&body);
     http_mark_dirty(c); /* sent after the turn's Ready batches, by srv_http_flush */
+}
+
+static int http_parse_u64(const uint8_t *p, size_t len, uint64_t *out)
+{
+    if (len == 0 || len > 19 || (p[0] == '0' && len > 1)) return -1;
+    uint64_t v = 0;
+    for (size_t k = 0; k < len; k++) {
+        if (p[k] < '0' || p[k] > '9') return -1;
+        v = v * 10 + (uint64_t)(p[k] - '0');
+    }
+    *out = v;
+    return 0;
 }
 
 static void http_kv(struct http_conn *c, const struct cs_http_request *req)
@@ -213,15 +233,34 @@ static void http_kv(struct http_conn *c, const struct cs_http_request *req)
     } else {
         return http_error(c, 405, "use GET, PUT or DELETE on /v1/kv/{key}");
     }
+    enum srv_read read = is_read ? SRV_READ_LINEARIZABLE : SRV_WRITE;
     const struct cs_http_param *level = cs_http_request_param(req, "consistency");
-    if (level && !(level->value_len == 12 && memcmp(level->value, "linearizable", 12) == 0)) {
-        return http_error(c, 400, "consistency: only linearizable is served yet");
+    if (level && level->value_len == 7 && memcmp(level->value, "session", 7) == 0) {
+        if (is_read) read = SRV_READ_SESSION;
+    } else if (level &&
+               !(level->value_len == 12 && memcmp(level->value, "linearizable", 12) == 0)) {
+        return http_error(c, 400, "consistency: linearizable or session");
+    }
+    c->session_index = 0;
+    const struct cs_http_param *token = cs_http_request_param(req, "session");
+    if (token && srv_token_parse(token->value, token->value_len, &c->session_index) != 0) {
+        return http_error(c, 400, "session: expected a token " SRV_TOKEN_PREFIX "<index>");
+    }
+    const struct cs_http_param *ttl = cs_http_request_param(req, "ttl_ms");
+    if (ttl) {
+        uint64_t ms = 0;
+        if (cmd.ops[0].type != CS_KV_SET || http_parse_u64(ttl->value, ttl->value_len, &ms) != 0 ||
+            ms == 0 || ms > HTTP_TTL_MS_MAX) {
+            return http_error(c, 400, "ttl_ms: a PUT's time to live, 1..2^40 ms");
+        }
+        cmd.ops[0].expire_at_ms = srv_wall_ms() + ms;
     }
     c->op = cmd.ops[0].type;
     memcpy(c->key_echo, key, key_len);
     c->key_len = key_len;
     c->req_id = srv_node_next_req_id(c->server->node);
-    srv_node_submit(c->server->node, &cmd, is_read, c->req_id, http_on_done, c);
+    cmd.now_ms = srv_wall_ms();
+    srv_node_submit(c->server->node, &cmd, read, c->session_index, c->req_id, http_on_done, c);
 }
 
 /* ---- /v1/cluster, /healthz, /metrics ------------------------------------- */

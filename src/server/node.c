@@ -32,7 +32,8 @@
 #define NODE_GROUP_ID      1
 #define NODE_TICK_MS       10
 #define NODE_EXPIRE_MS     50
-#define NODE_READY_ROUNDS  64 /* Ready batches drained in one turn */
+#define NODE_PURGE_MS      250 /* at most one PURGE proposal per this many ms */
+#define NODE_READY_ROUNDS  64  /* Ready batches drained in one turn */
 #define NODE_RESTORE_BYTES (8u << 20)
 #define NODE_IDENTITY_KEY  "identity"
 #define NODE_DRAINED_MAX   4 /* hooks run after each turn: RESP, HTTP */
@@ -61,7 +62,9 @@ struct node_write {
 
 struct node_read {
     bool used;
-    uint64_t batch_id; /* its ReadIndex round; 0 while it gathers */
+    uint64_t batch_id;         /* its ReadIndex round; 0 while it gathers */
+    uint64_t wait_index;       /* a session read waiting until this node applied it; else 0 */
+    uint64_t wait_deadline_ms; /* then it becomes a linearizable read */
     struct cs_kv_command cmd;
     struct node_origin origin;
     uint8_t *keys; /* the copied key bytes cmd's ops point into */
@@ -125,8 +128,13 @@ struct srv_node {
     /* Rounds in flight: ids [batch_first, batch_next), at id % NODE_READ_BATCHES_MAX. */
     struct node_read_batch *batches;
     uint64_t batch_first, batch_next;
-    uint64_t read_rounds; /* ReadIndex rounds issued */
-    bool answered;        /* a request finished since the drained hooks last ran */
+    uint64_t read_rounds;      /* ReadIndex rounds issued */
+    uint32_t session_waits;    /* reads slots holding a waiting session read */
+    uint64_t session_local;    /* session reads served by this node's own state */
+    uint64_t session_upgraded; /* session reads that waited too long: made linearizable */
+    uint64_t last_purge_ms;
+    uint64_t purges; /* PURGE entries proposed here */
+    bool answered;   /* a request finished since the drained hooks last ran */
 };
 
 /* ---- answering ------------------------------------------------------------ */
@@ -134,6 +142,8 @@ struct srv_node {
 static void node_send_forward_reply(struct srv_node *n, const struct node_origin *o,
                                     const struct srv_result *res, const uint8_t *reply_bytes,
                                     size_t reply_len, uint8_t kind);
+static void node_route(struct srv_node *n, const struct cs_kv_command *cmd, enum srv_read read,
+                       uint64_t min_index, const struct node_origin *o);
 
 /* Finish a request; reply_bytes (an apply's encoded reply) lets a remote origin skip re-encoding.
  */
@@ -371,6 +381,13 @@ static const char *node_kv_error(int rc)
     }
 }
 
+/* A whole command's reply rc the client gets as a reply, not an error: a
+ * replayed duplicate, or a transaction whose WATCH check failed (nothing applied). */
+static bool node_kv_reply_ok(int rc)
+{
+    return rc == 0 || rc == CS_EEXIST || rc == CS_ECONFLICT;
+}
+
 /* Answer the proposals at or below index, given the entry that landed there. */
 static void node_writes_settle(struct srv_node *n, const struct cs_raft_entry *e,
                                const uint8_t *reply_bytes, size_t reply_len)
@@ -382,8 +399,8 @@ static void node_writes_settle(struct srv_node *n, const struct cs_raft_entry *e
             if (w->index == e->index && w->term == e->term && reply_bytes) {
                 struct cs_kv_reply reply;
                 int rc = cs_kv_reply_decode(reply_bytes, reply_len, &reply);
-                struct srv_result res = {.reply = &reply};
-                if (rc || (reply.rc && reply.rc != CS_EEXIST)) {
+                struct srv_result res = {.reply = &reply, .index = e->index};
+                if (rc || !node_kv_reply_ok(reply.rc)) {
                     res = (struct srv_result){.err_code = "ERR",
                                               .err_msg = node_kv_error(rc ? rc : reply.rc)};
                 }
@@ -421,32 +438,72 @@ static void node_read_free(struct node_read *r)
     memset(r, 0, sizeof *r);
 }
 
+/* What this node has applied: no-op and configuration entries advance Raft, not kv. */
+static uint64_t node_applied(struct srv_node *n)
+{
+    struct cs_raft_status st;
+    cs_raft_status(n->raft, &st);
+    uint64_t applied = cs_kv_applied_index(n->kv);
+    return st.applied > applied ? st.applied : applied;
+}
+
 static void node_read_serve(struct srv_node *n, struct node_read *r)
 {
     struct cs_kv_reply reply;
     memset(&reply, 0, sizeof reply);
     reply.results_len = r->cmd.ops_len;
+    uint64_t now_ms = srv_wall_ms();
     for (uint32_t k = 0; k < r->cmd.ops_len; k++) {
         const struct cs_kv_op *op = &r->cmd.ops[k];
-        const uint8_t *v = NULL;
-        size_t v_len = 0;
-        int rc = cs_kv_get(n->kv, op->key, op->key_len, srv_wall_ms(), &v, &v_len);
+        CS_ASSERT(srv_op_is_read(op->type));
+        struct cs_kv_meta meta;
+        int rc = cs_kv_get_meta(n->kv, op->key, op->key_len, now_ms, &meta);
         struct cs_kv_result *out = &reply.results[k];
         out->rc = rc;
         out->found = rc == 0;
         out->number = rc == 0 ? 1 : 0;
+        out->mod_index = meta.mod_index;
+        out->expire_at_ms = meta.expire_at_ms;
         if (op->type == CS_KV_GET && rc == 0) {
-            out->value = v;
-            out->value_len = (uint32_t)v_len;
+            out->value = meta.value;
+            out->value_len = (uint32_t)meta.value_len;
         }
     }
-    struct srv_result res = {.reply = &reply};
+    struct srv_result res = {.reply = &reply, .index = node_applied(n)};
     if (r->origin.done) {
         node_finish(n, &r->origin, &res, NULL, 0);
     } else if (r->origin.peer) {
         node_send_forward_reply(n, &r->origin, &res, NULL, 0, SRV_FORWARD_KIND_READ);
     }
     node_read_free(r);
+}
+
+/* Session reads that this node can now serve, or that waited long enough to
+ * become linearizable reads (which any node can have answered by the leader). */
+static void node_sessions_serve(struct srv_node *n)
+{
+    if (n->session_waits == 0) return;
+    uint64_t applied = node_applied(n);
+    uint64_t now_ms = uv_now(n->loop);
+    for (uint32_t k = 0; k < SRV_PENDING_READS_MAX && n->session_waits > 0; k++) {
+        struct node_read *r = &n->reads[k];
+        if (!r->used || r->wait_index == 0) continue;
+        if (r->wait_index <= applied) {
+            n->session_waits--;
+            n->session_local++;
+            node_read_serve(n, r);
+        } else if (r->wait_deadline_ms <= now_ms) {
+            static struct cs_kv_command cmd; /* too large for a callback's stack */
+            cmd = r->cmd;
+            uint8_t *keys = r->keys; /* cmd's keys point here until routed */
+            struct node_origin o = r->origin;
+            memset(r, 0, sizeof *r);
+            n->session_waits--;
+            n->session_upgraded++;
+            node_route(n, &cmd, SRV_READ_LINEARIZABLE, 0, &o);
+            free(keys);
+        }
+    }
 }
 
 static struct node_read_batch *node_batch(struct srv_node *n, uint64_t id)
@@ -483,10 +540,9 @@ static void node_reads_confirm(struct srv_node *n, const struct cs_raft_ready *r
 static void node_reads_serve_ready(struct srv_node *n)
 {
     if (n->batch_first == n->batch_next) return;
-    uint64_t applied = cs_kv_applied_index(n->kv);
+    uint64_t applied = node_applied(n);
     struct cs_raft_status st;
     cs_raft_status(n->raft, &st);
-    if (st.applied > applied) applied = st.applied; /* no-op entries advance Raft, not kv */
     for (uint64_t id = n->batch_first; id < n->batch_next; id++) {
         struct node_read_batch *b = node_batch(n, id);
         bool serve = b->confirmed && b->index <= applied;
@@ -649,6 +705,7 @@ static void node_drain(struct srv_node *n)
         n->last_leader = st.leader;
         n->leader_changes++;
     }
+    node_sessions_serve(n);
     node_maybe_snapshot(n);
     node_run_drained(n);
 }
@@ -677,7 +734,7 @@ static void node_expire(struct srv_node *n, uint64_t now_ms)
     }
     for (uint32_t k = 0; k < SRV_PENDING_READS_MAX; k++) {
         struct node_read *r = &n->reads[k];
-        if (r->used && r->origin.deadline_ms <= now_ms) {
+        if (r->used && r->wait_index == 0 && r->origin.deadline_ms <= now_ms) {
             if (r->batch_id == 0) node_gather_remove(n, k);
             node_fail(n, &r->origin, "NOQUORUM", "read not confirmed by a majority in time");
             node_read_free(r);
@@ -693,6 +750,28 @@ static void node_expire(struct srv_node *n, uint64_t now_ms)
     }
 }
 
+/* The leader removes expired keys by proposing a PURGE (keys expire by the
+ * clock the log carries, so every replica removes the same ones at the same
+ * point); until then reads and writes already treat them as absent. */
+static void node_maybe_purge(struct srv_node *n)
+{
+    uint64_t due = cs_kv_next_expiry(n->kv);
+    uint64_t now_ms = srv_wall_ms();
+    if (due == 0 || due > now_ms) return;
+    struct cs_raft_status st;
+    cs_raft_status(n->raft, &st);
+    if (st.role != CS_RAFT_LEADER) return;
+    struct cs_kv_command cmd = {.now_ms = now_ms, .ops_len = 1};
+    cmd.ops[0].type = CS_KV_PURGE;
+    uint8_t mem[64];
+    struct cs_buf b;
+    cs_buf_init_fixed(&b, mem, sizeof mem);
+    uint64_t index;
+    int rc = cs_kv_command_encode(&cmd, &b);
+    if (rc == 0) rc = cs_raft_propose(n->raft, b.data, b.len, &index);
+    if (rc == 0) n->purges++;
+}
+
 static void node_on_tick(uv_timer_t *t)
 {
     struct srv_node *n = t->data;
@@ -701,7 +780,12 @@ static void node_on_tick(uv_timer_t *t)
     if (now_ms - n->last_expire_ms >= NODE_EXPIRE_MS) {
         n->last_expire_ms = now_ms;
         node_expire(n, now_ms);
+        node_sessions_serve(n);
         node_run_drained(n); /* send the expired answers now */
+    }
+    if (now_ms - n->last_purge_ms >= NODE_PURGE_MS) {
+        n->last_purge_ms = now_ms;
+        node_maybe_purge(n);
     }
 }
 
@@ -798,9 +882,40 @@ static void node_forward(struct srv_node *n, uint64_t leader, const struct cs_kv
     f->origin = *o;
 }
 
-static void node_route(struct srv_node *n, const struct cs_kv_command *cmd, bool is_read,
-                       const struct node_origin *o)
+/* A session read this node has caught up with is served from its own state;
+ * otherwise it waits a little for the apply to arrive. */
+static void node_session_read(struct srv_node *n, const struct cs_kv_command *cmd,
+                              uint64_t min_index, const struct node_origin *o)
 {
+    struct node_read *r = &n->reads[o->req_id % SRV_PENDING_READS_MAX];
+    if (r->used) {
+        node_route(n, cmd, SRV_READ_LINEARIZABLE, 0, o);
+        return;
+    }
+    if (!node_copy_read(r, cmd)) {
+        node_fail(n, o, "ERR", "out of memory");
+        return;
+    }
+    r->used = true;
+    r->origin = *o;
+    if (min_index <= node_applied(n)) {
+        n->session_local++;
+        node_read_serve(n, r);
+        return;
+    }
+    r->wait_index = min_index;
+    r->wait_deadline_ms = uv_now(n->loop) + SRV_SESSION_WAIT_MS;
+    n->session_waits++;
+}
+
+static void node_route(struct srv_node *n, const struct cs_kv_command *cmd, enum srv_read read,
+                       uint64_t min_index, const struct node_origin *o)
+{
+    if (read == SRV_READ_SESSION) {
+        node_session_read(n, cmd, min_index, o);
+        return;
+    }
+    bool is_read = read == SRV_READ_LINEARIZABLE;
     struct cs_raft_status st;
     cs_raft_status(n->raft, &st);
     if (st.role == CS_RAFT_LEADER) {
@@ -814,16 +929,18 @@ static void node_route(struct srv_node *n, const struct cs_kv_command *cmd, bool
     }
 }
 
-void srv_node_submit(struct srv_node *n, const struct cs_kv_command *cmd, bool is_read,
-                     uint64_t req_id, srv_done_fn done, void *ctx)
+void srv_node_submit(struct srv_node *n, const struct cs_kv_command *cmd, enum srv_read read,
+                     uint64_t min_index, uint64_t req_id, srv_done_fn done, void *ctx)
 {
     CS_ASSERT(done != NULL);
     CS_ASSERT(cmd->ops_len >= 1 && cmd->ops_len <= CS_KV_OPS_MAX);
+    for (uint32_t k = 0; read != SRV_WRITE && k < cmd->ops_len; k++)
+        CS_ASSERT(srv_op_is_read(cmd->ops[k].type));
     struct node_origin o = {.done = done,
                             .ctx = ctx,
                             .req_id = req_id,
                             .deadline_ms = uv_now(n->loop) + n->config.request_timeout_ms};
-    node_route(n, cmd, is_read, &o);
+    node_route(n, cmd, read, min_index, &o);
 }
 
 /* ---- forwarding between nodes --------------------------------------------- */
@@ -839,9 +956,9 @@ static void node_send_forward_reply(struct srv_node *n, const struct node_origin
         rc = srv_forward_reply_encode_error(&b, o->peer_req_id, res->err_code, res->err_msg);
     } else if (kind == SRV_FORWARD_KIND_APPLY) {
         CS_ASSERT(reply_bytes != NULL);
-        rc = srv_forward_reply_encode_apply(&b, o->peer_req_id, reply_bytes, reply_len);
+        rc = srv_forward_reply_encode_apply(&b, o->peer_req_id, res->index, reply_bytes, reply_len);
     } else {
-        rc = srv_forward_reply_encode_read(&b, o->peer_req_id, res->reply);
+        rc = srv_forward_reply_encode_read(&b, o->peer_req_id, res->index, res->reply);
     }
     if (rc == 0) {
         (void)srv_peers_send(n->peers, o->peer, SRV_FRAME_FORWARD_REPLY, NODE_GROUP_ID, b.data,
@@ -865,7 +982,7 @@ static void node_on_forward(struct srv_node *n, uint64_t from, const uint8_t *p,
         if (len >= 8) node_fail(n, &o, "ERR", "forwarded command did not decode");
         return;
     }
-    node_route(n, &cmd, is_read, &o);
+    node_route(n, &cmd, is_read ? SRV_READ_LINEARIZABLE : SRV_WRITE, 0, &o);
 }
 
 static void node_on_forward_reply(struct srv_node *n, const uint8_t *p, size_t len)
@@ -882,10 +999,10 @@ static void node_on_forward_reply(struct srv_node *n, const uint8_t *p, size_t l
         node_fail(n, &o, "ERR", "malformed reply from the leader");
     } else if (fr.is_error) {
         node_fail(n, &o, fr.code, fr.message);
-    } else if (fr.reply.rc && fr.reply.rc != CS_EEXIST) {
+    } else if (!node_kv_reply_ok(fr.reply.rc)) {
         node_fail(n, &o, "ERR", node_kv_error(fr.reply.rc));
     } else {
-        struct srv_result res = {.reply = &fr.reply};
+        struct srv_result res = {.reply = &fr.reply, .index = fr.index};
         node_finish(n, &o, &res, NULL, 0);
     }
 }
@@ -1000,6 +1117,30 @@ void srv_node_close(struct srv_node *n)
 uint64_t srv_node_dbsize(struct srv_node *n)
 {
     return cs_kv_keys(n->kv);
+}
+
+size_t srv_token_format(char out[SRV_TOKEN_BYTES_MAX], uint64_t index)
+{
+    int len = snprintf(out, SRV_TOKEN_BYTES_MAX, SRV_TOKEN_PREFIX "%" PRIu64, index);
+    CS_ASSERT(len > 0 && len < SRV_TOKEN_BYTES_MAX);
+    return (size_t)len;
+}
+
+int srv_token_parse(const uint8_t *text, size_t len, uint64_t *index)
+{
+    size_t plen = strlen(SRV_TOKEN_PREFIX);
+    if (len <= plen || len > plen + 20 || memcmp(text, SRV_TOKEN_PREFIX, plen) != 0)
+        return CS_EPARSE;
+    if (text[plen] == '0' && len > plen + 1) return CS_EPARSE;
+    uint64_t v = 0;
+    for (size_t k = plen; k < len; k++) {
+        if (text[k] < '0' || text[k] > '9') return CS_EPARSE;
+        uint64_t d = (uint64_t)(text[k] - '0');
+        if (v > (UINT64_MAX - d) / 10) return CS_EPARSE;
+        v = v * 10 + d;
+    }
+    *index = v;
+    return 0;
 }
 
 uint64_t srv_wall_ms(void)

@@ -85,7 +85,10 @@ enum srv_shape {
     SRV_SHAPE_MGET,    /* array of bulks / nulls */
     SRV_SHAPE_MSET,    /* +OK */
     SRV_SHAPE_CAS,     /* :1 swapped, :0 not */
-    SRV_SHAPE_EXEC,    /* an array: each queued command's reply */
+    SRV_SHAPE_EXEC,    /* an array: each queued command's reply; null if a WATCH check failed */
+    SRV_SHAPE_INT,     /* EXPIRE, PERSIST: the op's number */
+    SRV_SHAPE_TTL,     /* TTL / PTTL: -2 no key, -1 no TTL, else seconds / ms left */
+    SRV_SHAPE_WATCH,   /* +OK, after recording each key's mod_index */
 };
 
 /* ---- the node (node.c) ----------------------------------------------------- */
@@ -97,19 +100,41 @@ struct srv_result {
     const char *err_code; /* NULL: reply is valid */
     const char *err_msg;
     const struct cs_kv_reply *reply;
+    uint64_t index; /* with a reply: the log index it reflects (a session token moves there) */
+};
+
+/* How a command is served. */
+enum srv_read {
+    SRV_WRITE = 0,         /* proposed, answered once applied */
+    SRV_READ_LINEARIZABLE, /* ReadIndex on the leader (forwarded there from a follower) */
+    SRV_READ_SESSION,      /* by any node that has applied the session's index */
 };
 
 int srv_node_open(struct srv_node **out, uv_loop_t *loop, const struct srv_config *config);
 void srv_node_close(struct srv_node *n);
 
 /*
- * srv_node_submit: run a kv command for a local client. is_read: only GET and
- * EXISTS ops, served by ReadIndex on the leader; otherwise proposed. done is
- * called exactly once (possibly before return) with (ctx, req_id, result).
+ * srv_node_submit: run a kv command for a local client. A read holds only
+ * read ops (srv_op_is_read). SRV_READ_SESSION is served here as soon as this
+ * node has applied min_index (the session token); one that waits longer
+ * than SRV_SESSION_WAIT_MS becomes a linearizable read. done is called
+ * exactly once (possibly before return) with (ctx, req_id, result).
  */
+#define SRV_SESSION_WAIT_MS 500
+
+/*
+ * A session token names the log index a client has seen ("cs1-" and the
+ * index in decimal): a session read is served where that index is applied.
+ * srv_token_format writes one (NUL-terminated, at most SRV_TOKEN_BYTES_MAX)
+ * and returns its length; srv_token_parse: 0 or CS_EPARSE.
+ */
+#define SRV_TOKEN_PREFIX    "cs1-"
+#define SRV_TOKEN_BYTES_MAX 32
+size_t srv_token_format(char out[SRV_TOKEN_BYTES_MAX], uint64_t index);
+int srv_token_parse(const uint8_t *text, size_t len, uint64_t *index);
 typedef void (*srv_done_fn)(void *ctx, uint64_t req_id, const struct srv_result *res);
-void srv_node_submit(struct srv_node *n, const struct cs_kv_command *cmd, bool is_read,
-                     uint64_t req_id, srv_done_fn done, void *ctx);
+void srv_node_submit(struct srv_node *n, const struct cs_kv_command *cmd, enum srv_read read,
+                     uint64_t min_index, uint64_t req_id, srv_done_fn done, void *ctx);
 
 /* Counters for INFO, /metrics and /v1/cluster. */
 struct srv_node_counters {
@@ -175,6 +200,7 @@ void srv_snapshot_stop(struct srv_snapshot_job *job);
 
 struct srv_forward_reply {
     uint64_t req_id;
+    uint64_t index; /* the log index the answer reflects (not for errors) */
     bool is_error;
     char code[SRV_FORWARD_CODE_BYTES_MAX + 1];
     char message[SRV_FORWARD_MESSAGE_BYTES_MAX + 1];
@@ -191,10 +217,12 @@ int srv_forward_decode(const uint8_t *p, size_t len, uint64_t *req_id, bool *is_
 /* FORWARD_REPLY encoders: 0 or out's error. Long code / message are cut to their limits. */
 int srv_forward_reply_encode_error(struct cs_buf *out, uint64_t req_id, const char *code,
                                    const char *message);
-int srv_forward_reply_encode_apply(struct cs_buf *out, uint64_t req_id, const uint8_t *reply,
-                                   size_t reply_len);
-int srv_forward_reply_encode_read(struct cs_buf *out, uint64_t req_id,
+int srv_forward_reply_encode_apply(struct cs_buf *out, uint64_t req_id, uint64_t index,
+                                   const uint8_t *reply, size_t reply_len);
+int srv_forward_reply_encode_read(struct cs_buf *out, uint64_t req_id, uint64_t index,
                                   const struct cs_kv_reply *reply);
+/* srv_op_is_read: the kv op types a read (ReadIndex, session, forwarded) may hold. */
+bool srv_op_is_read(uint8_t type);
 /* srv_forward_reply_decode: 0; CS_EDECODE, CS_ETOOBIG, CS_EVERSION on malformed bytes. */
 int srv_forward_reply_decode(const uint8_t *p, size_t len, struct srv_forward_reply *out);
 

@@ -103,9 +103,10 @@ CS_TEST(reply_apply_and_read_round_trip)
     cmd_in.ops[0].delta = 41;
     CS_CHECK_OK(cs_kv_command_encode(&cmd_in, &cmd));
     CS_CHECK_OK(cs_kv_apply(kv, 1, cmd.data, cmd.len, &reply));
-    CS_CHECK_OK(srv_forward_reply_encode_apply(&b, 9, reply.data, reply.len));
+    CS_CHECK_OK(srv_forward_reply_encode_apply(&b, 9, 1, reply.data, reply.len));
     CS_CHECK_OK(srv_forward_reply_decode(b.data, b.len, &fr));
     CS_CHECK(!fr.is_error);
+    CS_CHECK_EQ(fr.index, 1); /* the entry's index: where the session token moves */
     CS_CHECK_EQ(fr.reply.results[0].number, 41);
 
     /* A read of CS_KV_OPS_MAX keys is the limit; one more key is refused. */
@@ -116,22 +117,31 @@ CS_TEST(reply_apply_and_read_round_trip)
         rr.results[k].found = k % 2 == 0;
         rr.results[k].value = (const uint8_t *)(k % 2 == 0 ? "val" : NULL);
         rr.results[k].value_len = k % 2 == 0 ? 3 : 0;
+        rr.results[k].mod_index = k % 2 == 0 ? 100 + k : 0;
+        rr.results[k].expire_at_ms = k % 4 == 0 ? 1700000000000ull + k : 0;
     }
     cs_buf_reset(&b);
-    CS_CHECK_OK(srv_forward_reply_encode_read(&b, 10, &rr));
+    CS_CHECK_OK(srv_forward_reply_encode_read(&b, 10, 77, &rr));
     CS_CHECK_OK(srv_forward_reply_decode(b.data, b.len, &fr));
+    CS_CHECK_EQ(fr.index, 77);
     CS_CHECK_EQ(fr.reply.results_len, CS_KV_OPS_MAX);
     CS_CHECK(fr.reply.results[0].found);
+    CS_CHECK_EQ(fr.reply.results[4].mod_index, 104);
+    CS_CHECK_EQ(fr.reply.results[4].expire_at_ms, 1700000000004ull);
+    CS_CHECK_EQ(fr.reply.results[2].expire_at_ms, 0);
     CS_CHECK(!fr.reply.results[1].found);
     CS_CHECK_MEM(fr.reply.results[62].value, "val", 3);
     cs_buf_reset(&b);
     cs_put_u64le(&b, 10);
     cs_put_u8(&b, 0);
     cs_put_u8(&b, SRV_FORWARD_KIND_READ);
+    cs_put_uvarint(&b, 1);
     cs_put_uvarint(&b, CS_KV_OPS_MAX + 1);
     for (uint32_t k = 0; k < CS_KV_OPS_MAX + 1; k++) {
         cs_put_u8(&b, 0);
         cs_put_bytes(&b, "", 0);
+        cs_put_uvarint(&b, 0);
+        cs_put_uvarint(&b, 0);
     }
     CS_CHECK(srv_forward_reply_decode(b.data, b.len, &fr) != 0);
     cs_buf_free(&cmd);
@@ -170,7 +180,7 @@ CS_TEST(truncations_and_mutations_are_refused_cleanly)
     rr.results[0].found = true;
     rr.results[0].value = (const uint8_t *)"abc";
     rr.results[0].value_len = 3;
-    CS_CHECK_OK(srv_forward_reply_encode_read(&frames[2], 3, &rr));
+    CS_CHECK_OK(srv_forward_reply_encode_read(&frames[2], 3, 5, &rr));
     uint8_t copy[1u << 16];
     for (int f = 0; f < 3; f++) {
         for (size_t cut = 0; cut < frames[f].len; cut++) {
