@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # server_history.sh: a failover whose recorded history `consist check` must
 # find linearizable. Three consistd nodes on loopback; python3-redis clients
-# (5 threads, each a process of the history, at most 2000 ops and 10 s) do
+# (5 threads, each a process of the history, at most 3000 ops and 10 s) do
 # GET / SET / CAS on five shared keys with unique values, plus SETs of fresh
-# keys, against random live nodes, while the leader is killed with -9, the
-# dead node restarted and the new leader killed too. Required:
-#   - every acknowledged fresh-key SET is read back from both survivors, and
-#     the restarted node's state machine converges with theirs;
+# keys, against random live nodes, while the leader is killed with -9 and
+# restarted, the new leader too, and then the leader is stopped (SIGSTOP)
+# with clients still sending to it until another node leads, and continued
+# (SIGCONT). Required:
+#   - every acknowledged fresh-key SET is read back from every node, and the
+#     restarted nodes' state machines converge with the others';
 #   - `consist check --model cas-register` says valid (exit 0) on the history
 #     (which ends with those final reads);
 #   - the same history with one read planted wrong (a value never written,
@@ -40,7 +42,7 @@ h="$dir/history.jsonl"
 fails=0
 
 if ! $PY "$tool" run --consistd "$BIN" --dir "$dir" --base "$base" --out "$h" --seed "$seed" \
-    --threads 5 --ops 2000 --seconds 10; then
+    --threads 5 --ops 3000 --seconds 10; then
     echo "FAIL: the run (seed $seed)"
     tail -n 5 "$dir"/n*.log
     exit 1

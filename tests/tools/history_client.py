@@ -12,8 +12,9 @@ carries on as a new process, because its op stays open to the end of the
 history. Written values are unique, so a read names the write it saw.
 
 Subcommands:
-  run    start the nodes, run the workload with two kill -9 faults, verify
-         durability, write the history (JSONL, docs/check.md).
+  run    start the nodes, run the workload under faults (kill -9 the
+         leader and restart it, twice; SIGSTOP the leader, then SIGCONT),
+         verify durability, write the history (JSONL, docs/check.md).
   plant  rewrite one ok read of a recorded history into a violation
          (`unwritten`: a value nobody wrote; `stale`: a value certainly
          overwritten before the read began; `lost`: a final read finds no
@@ -240,39 +241,49 @@ class Workload:
             (self.alive.add if up else self.alive.discard)(i)
 
     def nemesis(self):
-        """kill -9 the leader; restart it; kill -9 the new leader."""
-        cl, all_nodes = self.cluster, range(1, NODES + 1)
-        time.sleep(self.args.seconds * 0.15)
-        first = cl.wait_leader(all_nodes, "before the first kill")
-        self.set_alive(first, False)  # clients stop choosing it before it dies
-        cl.kill(first)
-        t_kill = time.monotonic()
-        survivors = [i for i in all_nodes if i != first]
-        second = cl.wait_leader(survivors, "after kill -9 of node %d" % first)
-        print("kill -9 leader %d; node %d leads after %.2f s"
-              % (first, second, time.monotonic() - t_kill), flush=True)
-        time.sleep(self.args.seconds * 0.15)
-        cl.start(first)
-        time.sleep(0.3)
-        self.set_alive(first, True)
-        time.sleep(self.args.seconds * 0.15)
-        second = cl.wait_leader(all_nodes, "before the second kill")
-        self.set_alive(second, False)
-        cl.kill(second)
-        t_kill = time.monotonic()
-        survivors = [i for i in all_nodes if i != second]
-        third = cl.wait_leader(survivors, "after kill -9 of node %d" % second)
-        print("restart node %d; kill -9 leader %d; node %d leads after %.2f s"
-              % (first, second, third, time.monotonic() - t_kill), flush=True)
-        return survivors
+        """At fixed fractions of the run: kill -9 the leader, restart it; kill
+        -9 the new leader, restart it; then SIGSTOP the leader while clients
+        keep sending to it, and SIGCONT it once another node leads: a deposed
+        leader that wakes up with requests queued must not answer them from
+        its stale state. Returns the nodes, all live again."""
+        cl, nodes = self.cluster, list(range(1, NODES + 1))
+        t0 = time.monotonic()
 
-    def final_reads(self, survivors):
-        """Read every key on each survivor, as ops of the history too, so the
+        def at(fraction):
+            time.sleep(max(0.0, t0 + fraction * self.args.seconds - time.monotonic()))
+
+        def next_leader(victim, what):
+            t = time.monotonic()
+            others = [i for i in nodes if i != victim]
+            new = cl.wait_leader(others, "after %s of node %d" % (what, victim))
+            print("%s leader %d; node %d leads after %.2f s"
+                  % (what, victim, new, time.monotonic() - t), flush=True)
+
+        for kill_at in (0.15, 0.40):
+            at(kill_at)
+            victim = cl.wait_leader(nodes, "before kill -9")
+            self.set_alive(victim, False)  # clients stop choosing it before it dies
+            cl.kill(victim)
+            next_leader(victim, "kill -9")
+            at(kill_at + 0.15)
+            cl.start(victim)
+            time.sleep(0.3)
+            self.set_alive(victim, True)
+        at(0.70)
+        victim = cl.wait_leader(nodes, "before SIGSTOP")
+        cl.procs[victim].send_signal(signal.SIGSTOP)  # it stays a client target
+        next_leader(victim, "SIGSTOP")
+        time.sleep(0.5)  # requests pile up on it, under the client timeout
+        cl.procs[victim].send_signal(signal.SIGCONT)
+        return nodes
+
+    def final_reads(self, nodes):
+        """Read every key on each node, as ops of the history too, so the
         checker proves the acknowledged writes are there; compare here too."""
         hist, missing = self.hist, 0
         keys = ["k%d" % i for i in range(KEYS)] + sorted(self.acked_unique)
         process = FINAL_PROCESS_BASE
-        for i in survivors:
+        for i in nodes:
             c = redis.Redis(port=self.cluster.port(i), socket_timeout=5)
             for at in range(0, len(keys), FINAL_CHUNK):
                 chunk = keys[at:at + FINAL_CHUNK]
@@ -295,8 +306,8 @@ class Workload:
         return missing
 
     def converge(self, nodes):
-        """The restarted node catches up: DBSIZE (the node's own state
-        machine) equal on every live node within the leader wait."""
+        """The restarted nodes catch up: DBSIZE (the node's own state
+        machine) equal on every node within the leader wait."""
         deadline = time.monotonic() + LEADER_WAIT_S
         while True:
             sizes = []
@@ -308,7 +319,7 @@ class Workload:
             if None not in sizes and len(set(sizes)) == 1:
                 return sizes[0]
             if time.monotonic() > deadline:
-                fail("live nodes %s do not converge: DBSIZE %s" % (nodes, sizes))
+                fail("nodes %s do not converge: DBSIZE %s" % (nodes, sizes))
             time.sleep(0.1)
 
 
@@ -323,17 +334,17 @@ def run(args):
         threads = [threading.Thread(target=w.client, args=(t,)) for t in range(args.threads)]
         for th in threads:
             th.start()
-        survivors = w.nemesis()
+        nodes = w.nemesis()
         for th in threads:
             th.join()
-        missing = w.final_reads(survivors)
-        keys = w.converge(survivors)
+        missing = w.final_reads(nodes)
+        keys = w.converge(nodes)
         hist.write(args.out)
         c = hist.counts
         print("history: %d events; ok %d, cas answered 0 %d, fail (TRYAGAIN) %d, info %d, "
               "cas dropped on TRYAGAIN %d; %d fresh-key writes acknowledged; %d keys on "
-              "each live node" % (sum(e is not None for e in hist.events), c["ok"], c["cas-0"],
-                                  c["fail"], c["info"], c["dropped"], len(w.acked_unique), keys),
+              "each node" % (sum(e is not None for e in hist.events), c["ok"], c["cas-0"],
+                             c["fail"], c["info"], c["dropped"], len(w.acked_unique), keys),
               flush=True)
         if w.unexpected:
             fail("%d unexpected replies, first: %s" % (len(w.unexpected), w.unexpected[0]))
