@@ -415,6 +415,54 @@ CS_TEST(purge_at_limit)
     }
 }
 
+/* A v2 snapshot of n keys "%07u", each with a TTL in [5000, 5000 + n) in scrambled order. */
+static void put_full_snapshot(struct cs_buf *w, uint32_t n)
+{
+    cs_put_u8(w, 2);
+    cs_put_uvarint(w, 1); /* applied */
+    cs_put_uvarint(w, 0); /* clock */
+    cs_put_uvarint(w, n);
+    for (uint32_t k = 0; k < n; k++) {
+        char key[16];
+        snprintf(key, sizeof key, "%07u", k);
+        cs_put_bytes(w, key, 7);
+        cs_put_bytes(w, "", 0);
+        cs_put_uvarint(w, 5000 + (k * 2654435761u) % n); /* each time once: n is a power of 2 */
+        cs_put_uvarint(w, 1);
+    }
+    cs_put_uvarint(w, 0);
+}
+
+/* The heap at CS_KV_KEYS_MAX keys, every one with a TTL; one key more is refused. */
+CS_TEST(keys_max_all_timed)
+{
+    _Static_assert((CS_KV_KEYS_MAX & (CS_KV_KEYS_MAX - 1)) == 0, "scramble needs a power of 2");
+    struct cs_buf w;
+    cs_buf_init(&w, CS_KV_SNAPSHOT_BYTES_MAX);
+    put_full_snapshot(&w, CS_KV_KEYS_MAX);
+    struct fixture f;
+    setup(&f);
+    CS_CHECK_OK(cs_kv_restore(f.kv, w.data, w.len));
+    f.index = 1;
+    CS_CHECK_EQ(cs_kv_keys(f.kv), CS_KV_KEYS_MAX);
+    CS_CHECK_EQ_U64(cs_kv_next_expiry(f.kv), 5000);
+    CS_CHECK_OK(cs_kv_check(f.kv));
+    f.unchecked = true; /* a walk of a million keys per command is too slow */
+    CS_CHECK_RC(one(&f, set("new", "v", 0, 9000))->rc, CS_ENOSPACE);
+    f.now_ms = 5000 + CS_KV_PURGE_KEYS_MAX - 1;
+    CS_CHECK_EQ(one(&f, op(CS_KV_PURGE, NULL))->number, CS_KV_PURGE_KEYS_MAX);
+    CS_CHECK_EQ_U64(cs_kv_next_expiry(f.kv), 5000 + CS_KV_PURGE_KEYS_MAX);
+    CS_CHECK_OK(one(&f, set("new", "v", 0, 9000))->rc);
+    CS_CHECK_OK(cs_kv_check(f.kv));
+    /* A snapshot of one key more is refused, and the map stays as it was. */
+    cs_buf_reset(&w);
+    put_full_snapshot(&w, CS_KV_KEYS_MAX + 1);
+    CS_CHECK_RC(cs_kv_restore(f.kv, w.data, w.len), CS_ETOOBIG);
+    CS_CHECK_EQ(cs_kv_keys(f.kv), CS_KV_KEYS_MAX - CS_KV_PURGE_KEYS_MAX + 1);
+    cs_buf_free(&w);
+    teardown(&f);
+}
+
 /*
  * A run whose verdict is returned rather than checked, so a planted bug can
  * be shown to make it false: PURGE at a clock between two TTLs removes only
@@ -451,4 +499,4 @@ CS_TEST_MAIN(CS_CASE(expiry_boundary), CS_CASE(expired_is_absent_everywhere),
              CS_CASE(clock_is_monotonic), CS_CASE(set_ttl_rules),
              CS_CASE(incrby_keeps_ttl_cas_clears), CS_CASE(expire_and_persist),
              CS_CASE(purge_removes_due_keys), CS_CASE(purge_bounded_and_deterministic),
-             CS_CASE(purge_at_limit), CS_CASE(planted_bugs_caught))
+             CS_CASE(purge_at_limit), CS_CASE(keys_max_all_timed), CS_CASE(planted_bugs_caught))
