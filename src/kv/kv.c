@@ -133,22 +133,23 @@ static bool kv_parse_i64(const uint8_t *p, size_t len, int64_t *out)
     return true;
 }
 
-/* The key's item if it is live; an expired one is removed here, as it is now absent. */
-static struct kv_item *kv_live(struct cs_kv *kv, const struct cs_kv_op *op)
-{
-    struct kv_item *it = map_find(&kv->map, op->key, op->key_len);
-    if (it && kv_item_expired(it, kv->clock_ms)) {
-        map_del_item(&kv->map, it);
-        kv->expired_total++;
-        return NULL;
-    }
-    return it;
-}
-
+/* Remove a key because its time has come (or a write set a time already past). */
 static void kv_expire_item(struct cs_kv *kv, struct kv_item *it)
 {
     map_del_item(&kv->map, it);
     kv->expired_total++;
+}
+
+/* The key's item if it is live; an expired one is removed here, as it is now absent. */
+static struct kv_item *kv_live(struct cs_kv *kv, const struct cs_kv_op *op)
+{
+    CS_ASSERT(op->key_len >= 1 && op->key_len <= CS_KV_KEY_BYTES_MAX);
+    struct kv_item *it = map_find(&kv->map, op->key, op->key_len);
+    if (it && kv_item_expired(it, kv->clock_ms)) {
+        kv_expire_item(kv, it);
+        return NULL;
+    }
+    return it;
 }
 
 static void kv_result_meta(struct cs_kv_result *res, const struct kv_item *it)
@@ -238,6 +239,7 @@ static void kv_apply_expire(struct cs_kv *kv, const struct cs_kv_op *op, uint64_
         return;
     } else {
         res->rc = map_set_ttl(&kv->map, it, op->expire_at_ms);
+        CS_ASSERT(res->rc != 0 || it->expire_at_ms == op->expire_at_ms);
     }
     if (res->rc) return;
     it->mod_index = index;
@@ -253,6 +255,7 @@ static int64_t kv_purge(struct cs_kv *kv)
         if (!it) break;
         bool due = kv_item_expired(it, kv->clock_ms) || (kv->bugs & CS_KV_BUG_PURGE_IGNORES_CLOCK);
         if (!due) break;
+        CS_ASSERT(it->expiry_slot == 1); /* the heap's root */
         kv_expire_item(kv, it);
         removed++;
     }
@@ -429,6 +432,7 @@ int cs_kv_apply(struct cs_kv *kv, uint64_t index, const uint8_t *cmd_bytes, size
         return kv_reply_rc_only(reply_out, CS_EDECODE);
     }
     if (cmd.now_ms > kv->clock_ms) kv->clock_ms = cmd.now_ms; /* the clock never runs back */
+    CS_ASSERT(kv->clock_ms >= cmd.now_ms);
     bool done = false;
     int rc = kv_session_check(kv, &cmd, reply_out, &done);
     if (done || rc) return rc;
