@@ -342,8 +342,9 @@ static void client_format_one(struct cs_resp_writer *wp, uint8_t shape, bool set
         cs_resp_write_int(&w, left);
         return;
     }
+    case SRV_SHAPE_OK:
     case SRV_SHAPE_WATCH:
-        CS_UNREACHABLE();
+        CS_UNREACHABLE(); /* answered whole by client_format */
     }
     CS_UNREACHABLE();
 }
@@ -352,6 +353,10 @@ static void client_format(struct client_conn *c, struct client_slot *s, const st
 {
     struct cs_resp_writer w;
     cs_resp_writer_init(&w, &s->reply, c->proto);
+    if (s->shape == SRV_SHAPE_OK) { /* a membership change: no results */
+        cs_resp_write_ok(&w);
+        return;
+    }
     if (s->shape == SRV_SHAPE_WATCH) {
         /* The watched keys' mod_index, in the order they were listed. */
         CS_ASSERT(c->watch != NULL && s->watch_from + r->results_len <= c->watch->len);
@@ -464,6 +469,10 @@ static bool key_ok(struct client_cmd_ctx *x, const struct cs_resp_arg *a)
     }
     if (a->len > CS_KV_KEY_BYTES_MAX) {
         reply_error(x, "ERR", "key is longer than 512 bytes (CS_KV_KEY_BYTES_MAX)");
+        return false;
+    }
+    if (srv_key_reserved(a->data, a->len)) {
+        reply_error(x, "ERR", "keys starting with \\xff\\xffconsist: are reserved for the cluster");
         return false;
     }
     return true;
@@ -1129,6 +1138,48 @@ static void cmd_session(struct client_cmd_ctx *x)
     cs_resp_write_ok(&x->w);
 }
 
+/*
+ * RAFT ADD id host:port | PROMOTE id | REMOVE id | TRANSFER id: membership at
+ * run time, sent to the leader. A node joins as a learner (started with
+ * --join), is promoted once caught up, and may be removed, the leader too.
+ */
+static void cmd_raft(struct client_cmd_ctx *x)
+{
+    struct client_conn *c = x->c;
+    if (x->argc < 3) return reply_arity(x);
+    const struct cs_resp_arg *sub = &x->argv[1];
+    int64_t id;
+    if (client_parse_i64(&x->argv[2], &id) != 0 || id <= 0) {
+        return reply_error(x, "ERR", "a node id is a positive integer");
+    }
+    enum srv_admin op;
+    struct srv_peer_addr addr = {.id = (uint64_t)id};
+    if (arg_is(sub, "ADD") && x->argc == 4) {
+        char text[SRV_HOST_BYTES_MAX + 8];
+        if (x->argv[3].len >= sizeof text) return reply_error(x, "ERR", "address too long");
+        memcpy(text, x->argv[3].data, x->argv[3].len);
+        text[x->argv[3].len] = 0;
+        if (srv_config_parse_addr(text, &addr) != 0) {
+            return reply_error(x, "ERR", "address: want host:port (IPv4 or localhost)");
+        }
+        op = SRV_ADMIN_ADD;
+    } else if (arg_is(sub, "PROMOTE") && x->argc == 3) {
+        op = SRV_ADMIN_PROMOTE;
+    } else if (arg_is(sub, "REMOVE") && x->argc == 3) {
+        op = SRV_ADMIN_REMOVE;
+    } else if (arg_is(sub, "TRANSFER") && x->argc == 3) {
+        op = SRV_ADMIN_TRANSFER;
+    } else {
+        return reply_error(x, "ERR",
+                           "RAFT ADD id host:port | PROMOTE id | REMOVE id | TRANSFER id");
+    }
+    x->slot->shape = SRV_SHAPE_OK;
+    x->slot->req_id = srv_node_next_req_id(c->server->node);
+    c->pending++;
+    srv_node_admin(c->server->node, op, (uint64_t)id, op == SRV_ADMIN_ADD ? &addr : NULL,
+                   x->slot->req_id, client_on_done, c);
+}
+
 struct client_cmd {
     const char *name;
     void (*run)(struct client_cmd_ctx *x);
@@ -1172,6 +1223,7 @@ static const struct client_cmd client_cmds[] = {
     {"PERSIST", cmd_persist},
     {"TTL", cmd_ttl},
     {"PTTL", cmd_pttl},
+    {"RAFT", cmd_raft},
 };
 
 /* Key commands: the only ones a transaction may queue. */

@@ -49,7 +49,7 @@ static int parse_u64(const char *text, uint64_t lo, uint64_t hi, uint64_t *out)
 }
 
 /* "host:port" into addr; "localhost" means 127.0.0.1 (addresses are numeric IPv4). */
-static int parse_addr(const char *text, struct srv_peer_addr *addr)
+int srv_config_parse_addr(const char *text, struct srv_peer_addr *addr)
 {
     const char *colon = strrchr(text, ':');
     uint64_t port;
@@ -83,7 +83,7 @@ static int set_peer(struct srv_config *c, char **vals, int nvals, char *err, siz
     }
     struct srv_peer_addr *a = &c->peers[c->peers_len];
     uint64_t id;
-    if (parse_u64(id_text, 1, UINT64_MAX, &id) || parse_addr(addr_text, a)) {
+    if (parse_u64(id_text, 1, UINT64_MAX, &id) || srv_config_parse_addr(addr_text, a)) {
         snprintf(err, err_len, "bad peer '%s %s' (want <id> <host:port>, id > 0)", id_text,
                  addr_text);
         return -1;
@@ -103,6 +103,17 @@ int srv_config_set(struct srv_config *c, const char *key, char **vals, int nvals
 {
     uint64_t v = 0;
     if (strcmp(key, "peer") == 0) return set_peer(c, vals, nvals, err, err_len);
+    if (strcmp(key, "join") == 0) { /* a flag, or "join yes|no" in a file */
+        if (nvals == 0 || (nvals == 1 && strcmp(vals[0], "yes") == 0)) {
+            c->join = true;
+        } else if (nvals == 1 && strcmp(vals[0], "no") == 0) {
+            c->join = false;
+        } else {
+            snprintf(err, err_len, "join wants yes or no");
+            return -1;
+        }
+        return 0;
+    }
     if (nvals != 1) {
         snprintf(err, err_len, "'%s' wants one value", key);
         return -1;

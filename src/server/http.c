@@ -212,6 +212,7 @@ static void http_kv(struct http_conn *c, const struct cs_http_request *req)
     size_t key_len = req->path_len - strlen(HTTP_KV_PREFIX);
     if (key_len == 0) return http_error(c, 400, "empty key");
     if (key_len > CS_KV_KEY_BYTES_MAX) return http_error(c, 400, "key longer than 512 bytes");
+    if (srv_key_reserved(key, key_len)) return http_error(c, 400, "key reserved for the cluster");
     static struct cs_kv_command cmd;
     memset(&cmd, 0, sizeof cmd);
     cmd.ops_len = 1;

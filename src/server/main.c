@@ -41,6 +41,8 @@ static void main_usage(FILE *out)
                  "  --peer-port N        peer port (default 9001)\n"
                  "  --peer ID HOST:PORT  a peer; repeat for each (none: a one-node cluster)\n"
                  "  --dir PATH           data directory (default ./data)\n"
+                 "  --join               join a running cluster: no membership of its own;\n"
+                 "                       then RAFT ADD <id> <host:peer-port> on the leader\n"
                  "  --election-timeout-ms, --heartbeat-interval-ms, --request-timeout-ms,\n"
                  "  --maxclients, --snapshot-every, --proto-max-bulk-len,\n"
                  "  --client-query-buffer-limit, --max-args, --max-inline-bytes, --loglevel\n"

@@ -57,6 +57,7 @@ struct node_write {
     uint64_t index;
     uint64_t term;
     bool live; /* false once answered (by deadline) */
+    bool conf; /* a membership change: answered with an empty reply once committed */
     struct node_origin origin;
 };
 
@@ -144,6 +145,7 @@ static void node_send_forward_reply(struct srv_node *n, const struct node_origin
                                     size_t reply_len, uint8_t kind);
 static void node_route(struct srv_node *n, const struct cs_kv_command *cmd, enum srv_read read,
                        uint64_t min_index, const struct node_origin *o);
+static void node_learn_peers(struct srv_node *n);
 
 /* Finish a request; reply_bytes (an apply's encoded reply) lets a remote origin skip re-encoding.
  */
@@ -287,7 +289,8 @@ static int node_restore(struct srv_node *n, uint64_t now_ms)
             return rc;
         }
     } else if (rc == CS_ENOTFOUND) {
-        node_bootstrap_conf(&n->config, &rs.snapshot.meta.conf);
+        /* A joining node knows no membership: the leader's log or snapshot brings it. */
+        if (!n->config.join) node_bootstrap_conf(&n->config, &rs.snapshot.meta.conf);
     } else {
         return rc;
     }
@@ -325,6 +328,7 @@ static bool node_persist(struct srv_node *n, const struct cs_raft_ready *rd)
     if (rd->snapshot) {
         rc = cs_kv_restore(n->kv, rd->snapshot->data, rd->snapshot->data_len);
         if (rc) node_fatal("restoring a snapshot from the leader", rc);
+        node_learn_peers(n);
         rc = cs_store_log_snapshot_save(n->log, NODE_GROUP_ID, rd->snapshot);
         if (rc && rc != CS_ERANGE) node_fatal("saving a snapshot", rc);
         wrote = true;
@@ -395,7 +399,12 @@ static void node_writes_settle(struct srv_node *n, const struct cs_raft_entry *e
     while (n->writes_len > 0) {
         struct node_write *w = &n->writes[n->writes_head];
         if (w->index > e->index) break;
-        if (w->live) {
+        if (w->live && w->conf && w->index == e->index && w->term == e->term) {
+            CS_ASSERT(e->type == CS_RAFT_ENTRY_CONF);
+            static const struct cs_kv_reply empty; /* nothing to report but success */
+            struct srv_result res = {.reply = &empty, .index = e->index};
+            node_finish(n, &w->origin, &res, NULL, 0);
+        } else if (w->live) {
             if (w->index == e->index && w->term == e->term && reply_bytes) {
                 struct cs_kv_reply reply;
                 int rc = cs_kv_reply_decode(reply_bytes, reply_len, &reply);
@@ -414,6 +423,44 @@ static void node_writes_settle(struct srv_node *n, const struct cs_raft_entry *e
     }
 }
 
+/* The replicated key holding member id's peer address. */
+static size_t node_peer_key(uint64_t id, char out[64])
+{
+    int len = snprintf(out, 64, SRV_KEY_RESERVED_PREFIX "peer:%" PRIu64, id);
+    CS_ASSERT(len > 0 && len < 64);
+    return (size_t)len;
+}
+
+bool srv_key_reserved(const uint8_t *key, size_t len)
+{
+    size_t plen = strlen(SRV_KEY_RESERVED_PREFIX);
+    return len >= plen && memcmp(key, SRV_KEY_RESERVED_PREFIX, plen) == 0;
+}
+
+/* Dial every member whose address the log has replicated (added at run time). */
+static void node_learn_peers(struct srv_node *n)
+{
+    struct cs_raft_status st;
+    cs_raft_status(n->raft, &st);
+    for (uint32_t k = 0; k < st.conf.members_len; k++) {
+        uint64_t id = st.conf.members[k].id;
+        if (id == n->config.node_id) continue;
+        char key[64];
+        size_t key_len = node_peer_key(id, key);
+        const uint8_t *v;
+        size_t v_len;
+        if (cs_kv_get(n->kv, key, key_len, 0, &v, &v_len) != 0) continue; /* from the config */
+        char text[SRV_HOST_BYTES_MAX + 8];
+        struct srv_peer_addr addr = {.id = id};
+        if (v_len >= sizeof text) continue;
+        memcpy(text, v, v_len);
+        text[v_len] = 0;
+        if (srv_config_parse_addr(text, &addr) != 0) continue;
+        int rc = srv_peers_set(n->peers, &addr);
+        if (rc != 0) CS_LOGW("peer %" PRIu64 " not added: %s", id, cs_strerror(rc));
+    }
+}
+
 static void node_apply(struct srv_node *n, const struct cs_raft_ready *rd)
 {
     for (size_t k = 0; k < rd->committed_len; k++) {
@@ -427,6 +474,7 @@ static void node_apply(struct srv_node *n, const struct cs_raft_ready *rd)
             reply_bytes = n->reply_buf.data;
             reply_len = n->reply_buf.len;
         }
+        if (e->type == CS_RAFT_ENTRY_CONF) node_learn_peers(n);
         node_writes_settle(n, e, reply_bytes, reply_len);
         n->applied_since_snapshot++;
     }
@@ -943,6 +991,118 @@ void srv_node_submit(struct srv_node *n, const struct cs_kv_command *cmd, enum s
     node_route(n, cmd, read, min_index, &o);
 }
 
+/* ---- membership ------------------------------------------------------------ */
+
+static void node_admin_fail(struct srv_node *n, const struct node_origin *o, int rc)
+{
+    switch (rc) {
+    case CS_EBUSY:
+        return node_fail(n, o, "TRYAGAIN",
+                         "another membership change or transfer is in progress, or the learner "
+                         "has not caught up; retry shortly");
+    case CS_EEXIST:
+        return node_fail(n, o, "ERR", "already a member");
+    case CS_ENOTFOUND:
+        return node_fail(n, o, "ERR", "not a member (or, for TRANSFER, not a voter)");
+    case CS_EINVAL:
+        return node_fail(n, o, "ERR", "not allowed (the last voter, or this node itself)");
+    default:
+        return node_fail(n, o, "ERR", cs_strerror(rc));
+    }
+}
+
+static void node_admin_wait(struct srv_node *n, uint64_t index, const struct node_origin *o)
+{
+    struct cs_raft_status st;
+    cs_raft_status(n->raft, &st);
+    if (n->writes_len == SRV_PENDING_WRITES_MAX) { /* proposed already: its fate is the log's */
+        node_fail(n, o, "NOQUORUM", "proposed; too many writes in flight to wait for it");
+        return;
+    }
+    struct node_write *w = &n->writes[(n->writes_head + n->writes_len) % SRV_PENDING_WRITES_MAX];
+    *w = (struct node_write){
+        .index = index, .term = st.term, .live = true, .conf = true, .origin = *o};
+    n->writes_len++;
+}
+
+void srv_node_admin(struct srv_node *n, enum srv_admin op, uint64_t id,
+                    const struct srv_peer_addr *addr, uint64_t req_id, srv_done_fn done, void *ctx)
+{
+    struct node_origin o = {.done = done,
+                            .ctx = ctx,
+                            .req_id = req_id,
+                            .deadline_ms = uv_now(n->loop) + n->config.request_timeout_ms};
+    struct cs_raft_status st;
+    cs_raft_status(n->raft, &st);
+    if (st.role != CS_RAFT_LEADER) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "membership commands go to the leader (node %" PRIu64 ")",
+                 st.leader);
+        node_fail(n, &o, "TRYAGAIN", msg);
+        return;
+    }
+    if (id == n->config.node_id && op != SRV_ADMIN_REMOVE) return node_admin_fail(n, &o, CS_EINVAL);
+    uint64_t index = 0;
+    int rc;
+    switch (op) {
+    case SRV_ADMIN_ADD: {
+        CS_ASSERT(addr != NULL && addr->id == id);
+        if (cs_raft_conf_has(&st.conf, id)) return node_admin_fail(n, &o, CS_EEXIST);
+        /* The address goes in the log first, so every member can reach the new one
+         * once it applies the configuration that names it. */
+        char key[64], text[SRV_HOST_BYTES_MAX + 8];
+        struct cs_kv_command cmd = {.now_ms = srv_wall_ms(), .ops_len = 1};
+        cmd.ops[0] = (struct cs_kv_op){.type = CS_KV_SET,
+                                       .key = (const uint8_t *)key,
+                                       .key_len = (uint32_t)node_peer_key(id, key)};
+        int text_len = snprintf(text, sizeof text, "%s:%u", addr->host, addr->port);
+        cmd.ops[0].value = (const uint8_t *)text;
+        cmd.ops[0].value_len = (uint32_t)text_len;
+        struct cs_buf b;
+        cs_buf_init(&b, CS_KV_COMMAND_BYTES_MAX);
+        rc = cs_kv_command_encode(&cmd, &b);
+        if (rc == 0) rc = cs_raft_propose(n->raft, b.data, b.len, &index);
+        cs_buf_free(&b);
+        if (rc == 0) rc = srv_peers_set(n->peers, addr);
+        if (rc == 0) rc = cs_raft_propose_conf(n->raft, CS_RAFT_ADD_LEARNER, id, &index);
+        break;
+    }
+    case SRV_ADMIN_PROMOTE:
+        rc = cs_raft_propose_conf(n->raft, CS_RAFT_PROMOTE, id, &index);
+        break;
+    case SRV_ADMIN_REMOVE: {
+        rc = cs_raft_propose_conf(n->raft, CS_RAFT_REMOVE, id, &index);
+        /* Its address goes too (best effort: a stale one is only never dialled). */
+        char key[64];
+        struct cs_kv_command cmd = {.now_ms = srv_wall_ms(), .ops_len = 1};
+        cmd.ops[0] = (struct cs_kv_op){.type = CS_KV_DEL,
+                                       .key = (const uint8_t *)key,
+                                       .key_len = (uint32_t)node_peer_key(id, key)};
+        uint8_t mem[128];
+        struct cs_buf b;
+        cs_buf_init_fixed(&b, mem, sizeof mem);
+        uint64_t del_index;
+        if (rc == 0 && cs_kv_command_encode(&cmd, &b) == 0)
+            (void)cs_raft_propose(n->raft, b.data, b.len, &del_index);
+        break;
+    }
+    case SRV_ADMIN_TRANSFER:
+        rc = cs_raft_transfer_leadership(n->raft, id);
+        if (rc == 0) {
+            static const struct cs_kv_reply empty;
+            struct srv_result res = {.reply = &empty};
+            node_finish(n, &o, &res, NULL, 0);
+            return;
+        }
+        break;
+    default:
+        CS_UNREACHABLE();
+    }
+    if (rc != 0) return node_admin_fail(n, &o, rc);
+    CS_LOGI("membership change %d for node %" PRIu64 " proposed at %" PRIu64, (int)op, id, index);
+    node_admin_wait(n, index, &o);
+}
+
 /* ---- forwarding between nodes --------------------------------------------- */
 
 static void node_send_forward_reply(struct srv_node *n, const struct node_origin *o,
@@ -1069,6 +1229,7 @@ int srv_node_open(struct srv_node **out, uv_loop_t *loop, const struct srv_confi
     if (rc == 0) rc = node_open_storage(n);
     if (rc == 0) rc = node_restore(n, uv_now(loop));
     if (rc == 0) rc = srv_peers_open(&n->peers, loop, config, n);
+    if (rc == 0) node_learn_peers(n); /* members added at run time, from the snapshot */
     if (rc) {
         srv_node_close(n);
         return rc;
@@ -1116,7 +1277,19 @@ void srv_node_close(struct srv_node *n)
 
 uint64_t srv_node_dbsize(struct srv_node *n)
 {
-    return cs_kv_keys(n->kv);
+    /* Not counting the members' replicated addresses: they are not the clients' keys. */
+    struct cs_raft_status st;
+    cs_raft_status(n->raft, &st);
+    uint64_t reserved = 0;
+    for (uint32_t k = 0; k < st.conf.members_len; k++) {
+        char key[64];
+        size_t key_len = node_peer_key(st.conf.members[k].id, key);
+        const uint8_t *v;
+        size_t v_len;
+        reserved += cs_kv_get(n->kv, key, key_len, 0, &v, &v_len) == 0;
+    }
+    uint64_t keys = cs_kv_keys(n->kv);
+    return keys >= reserved ? keys - reserved : 0;
 }
 
 size_t srv_token_format(char out[SRV_TOKEN_BYTES_MAX], uint64_t index)

@@ -80,6 +80,7 @@ struct srv_peers {
 };
 
 static void peer_dial(struct peer_link *l);
+static void peer_link_init(struct srv_peers *p, struct peer_link *l, const struct srv_peer_addr *a);
 
 static void peer_write_done(uv_write_t *req, int status)
 {
@@ -417,16 +418,38 @@ int srv_peers_open(struct srv_peers **out, uv_loop_t *loop, const struct srv_con
         *out = p;
         return CS_EIO;
     }
-    for (uint32_t k = 0; k < config->peers_len; k++) {
-        struct peer_link *l = &p->links[p->links_len++];
-        l->addr = config->peers[k];
-        l->owner = p;
-        l->backoff_ms = PEER_BACKOFF_MS_MIN;
-        uv_timer_init(loop, &l->retry_timer);
-        l->retry_timer.data = l;
-        peer_dial(l);
-    }
+    for (uint32_t k = 0; k < config->peers_len; k++)
+        peer_link_init(p, &p->links[p->links_len++], &config->peers[k]);
     *out = p;
+    return 0;
+}
+
+static void peer_link_init(struct srv_peers *p, struct peer_link *l, const struct srv_peer_addr *a)
+{
+    l->addr = *a;
+    l->owner = p;
+    l->backoff_ms = PEER_BACKOFF_MS_MIN;
+    uv_timer_init(p->loop, &l->retry_timer);
+    l->retry_timer.data = l;
+    peer_dial(l);
+}
+
+int srv_peers_set(struct srv_peers *p, const struct srv_peer_addr *addr)
+{
+    CS_ASSERT(addr->id != p->config->node_id);
+    for (uint32_t k = 0; k < p->links_len; k++) {
+        struct peer_link *l = &p->links[k];
+        if (l->addr.id != addr->id) continue;
+        if (strcmp(l->addr.host, addr->host) == 0 && l->addr.port == addr->port) return 0;
+        CS_LOGI("peer %" PRIu64 " is now at %s:%u", addr->id, addr->host, addr->port);
+        l->addr = *addr;
+        l->backoff_ms = PEER_BACKOFF_MS_MIN;
+        if (l->conn) peer_conn_close(l->conn); /* redialled at the new address */
+        return 0;
+    }
+    if (p->links_len == SRV_PEERS_MAX) return CS_ENOSPACE;
+    CS_LOGI("peer %" PRIu64 " added at %s:%u", addr->id, addr->host, addr->port);
+    peer_link_init(p, &p->links[p->links_len++], addr);
     return 0;
 }
 

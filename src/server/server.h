@@ -61,6 +61,7 @@ struct srv_config {
     uint32_t request_timeout_ms; /* a command not answered by then gets -NOQUORUM / -TRYAGAIN */
     uint32_t clients_max;
     uint32_t snapshot_every; /* applied entries between snapshots (log compaction) */
+    bool join;               /* a new node joining a running cluster: no bootstrap membership */
     struct cs_resp_limits resp;
     char log_level[16];
 };
@@ -71,6 +72,8 @@ int srv_config_set(struct srv_config *c, const char *key, char **vals, int nvals
                    size_t err_len);
 /* srv_config_load_file: every line of path; 0 or -1 with "file:line: why" in err. */
 int srv_config_load_file(struct srv_config *c, const char *path, char *err, size_t err_len);
+/* srv_config_parse_addr: "host:port" (IPv4, or localhost) into addr, id untouched; 0 or -1. */
+int srv_config_parse_addr(const char *text, struct srv_peer_addr *addr);
 /* srv_config_check: the whole config is usable; 0 or -1 and err. */
 int srv_config_check(const struct srv_config *c, char *err, size_t err_len);
 
@@ -89,6 +92,7 @@ enum srv_shape {
     SRV_SHAPE_INT,     /* EXPIRE, PERSIST: the op's number */
     SRV_SHAPE_TTL,     /* TTL / PTTL: -2 no key, -1 no TTL, else seconds / ms left */
     SRV_SHAPE_WATCH,   /* +OK, after recording each key's mod_index */
+    SRV_SHAPE_OK,      /* +OK (membership commands) */
 };
 
 /* ---- the node (node.c) ----------------------------------------------------- */
@@ -146,6 +150,29 @@ struct srv_node_counters {
 };
 void srv_node_status(struct srv_node *n, struct cs_raft_status *status,
                      struct srv_node_counters *counters);
+
+/* Membership at run time, as the leader (else -TRYAGAIN naming the leader). */
+enum srv_admin {
+    SRV_ADMIN_ADD = 1, /* add a learner at addr: its address is replicated first */
+    SRV_ADMIN_PROMOTE, /* make a caught-up learner a voter */
+    SRV_ADMIN_REMOVE,  /* remove a member */
+    SRV_ADMIN_TRANSFER /* hand leadership to a voter (answered once started) */
+};
+/*
+ * srv_node_admin: one membership change; done is called once, with an empty
+ * reply when the change is committed (transfer: when begun), or an error.
+ */
+void srv_node_admin(struct srv_node *n, enum srv_admin op, uint64_t id,
+                    const struct srv_peer_addr *addr, uint64_t req_id, srv_done_fn done, void *ctx);
+
+/*
+ * Keys beginning with SRV_KEY_RESERVED_PREFIX hold the cluster's own
+ * replicated metadata (a member's peer address), so clients may not use them.
+ */
+#define SRV_KEY_RESERVED_PREFIX                                                                    \
+    "\xff\xff"                                                                                     \
+    "consist:"
+bool srv_key_reserved(const uint8_t *key, size_t len);
 
 /* srv_node_info: INFO text (sections server, replication, raft) into out. */
 void srv_node_info(struct srv_node *n, struct cs_buf *out);
@@ -241,6 +268,12 @@ void srv_peers_close(struct srv_peers *p);
  * connection, queue full). The payload is copied. */
 bool srv_peers_send(struct srv_peers *p, uint64_t to, uint8_t type, uint64_t group_id,
                     const void *payload, size_t len);
+/*
+ * srv_peers_set: dial addr.id at addr from now on (a new member, or one
+ * whose address changed). 0, or CS_ENOSPACE past SRV_PEERS_MAX links. A link
+ * is never dropped: a removed member's stays idle, since Raft sends it nothing.
+ */
+int srv_peers_set(struct srv_peers *p, const struct srv_peer_addr *addr);
 /* srv_peers_connected: peers with a completed handshake right now. */
 uint32_t srv_peers_connected(const struct srv_peers *p);
 uint64_t srv_peers_dropped(const struct srv_peers *p);
