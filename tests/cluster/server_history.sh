@@ -4,9 +4,10 @@
 # (5 threads, each a process of the history, at most 3000 ops and 10 s) do
 # GET / SET / CAS on five shared keys with unique values, plus SETs of fresh
 # keys, against random live nodes, while the leader is killed with -9 and
-# restarted, the new leader too, and then the leader is stopped (SIGSTOP)
-# with clients still sending to it until another node leads, and continued
-# (SIGCONT). Required:
+# restarted (clients go to it as soon as it answers PING), the new leader
+# too, then the leader is stopped (SIGSTOP) with clients still sending to it
+# until another node leads, and continued (SIGCONT), and last a follower is
+# stopped for a second and read from as soon as it continues. Required:
 #   - every acknowledged fresh-key SET is read back from every node, and the
 #     restarted nodes' state machines converge with the others';
 #   - `consist check --model cas-register` says valid (exit 0) on the history

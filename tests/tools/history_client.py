@@ -13,7 +13,8 @@ history. Written values are unique, so a read names the write it saw.
 
 Subcommands:
   run    start the nodes, run the workload under faults (kill -9 the
-         leader and restart it, twice; SIGSTOP the leader, then SIGCONT),
+         leader and restart it, twice; SIGSTOP the leader, then SIGCONT;
+         SIGSTOP a follower, then SIGCONT and read from it at once),
          verify durability, write the history (JSONL, docs/check.md).
   plant  rewrite one ok read of a recorded history into a violation
          (`unwritten`: a value nobody wrote; `stale`: a value certainly
@@ -88,6 +89,18 @@ class Cluster:
     def stop_all(self):
         for i in list(self.procs):
             self.kill(i)
+
+    def wait_ping(self, i):
+        deadline = time.monotonic() + LEADER_WAIT_S
+        while True:
+            try:
+                if redis.Redis(port=self.port(i), socket_timeout=1).ping():
+                    return
+            except redis.exceptions.RedisError:
+                pass
+            if time.monotonic() > deadline:
+                fail("node %d does not answer PING after its restart" % i)
+            time.sleep(0.01)
 
     def leader(self, nodes):
         for i in nodes:
@@ -267,14 +280,28 @@ class Workload:
             next_leader(victim, "kill -9")
             at(kill_at + 0.15)
             cl.start(victim)
-            time.sleep(0.3)
+            # Clients go to it as soon as it answers, while it still catches
+            # up: a node that answered reads from its own state would be seen.
+            cl.wait_ping(victim)
             self.set_alive(victim, True)
-        at(0.70)
+        at(0.65)
         victim = cl.wait_leader(nodes, "before SIGSTOP")
         cl.procs[victim].send_signal(signal.SIGSTOP)  # it stays a client target
         next_leader(victim, "SIGSTOP")
         time.sleep(0.5)  # requests pile up on it, under the client timeout
         cl.procs[victim].send_signal(signal.SIGCONT)
+        # A follower falls behind: stopped while the others take writes, then
+        # read from at once, while it catches up. A follower that answered
+        # reads from its own state would now return overwritten values.
+        at(0.80)
+        leader = cl.wait_leader(nodes, "before a follower's SIGSTOP")
+        victim = next(i for i in nodes if i != leader)
+        self.set_alive(victim, False)
+        cl.procs[victim].send_signal(signal.SIGSTOP)
+        at(0.90)
+        cl.procs[victim].send_signal(signal.SIGCONT)
+        self.set_alive(victim, True)
+        print("SIGSTOP follower %d for %.2f s" % (victim, self.args.seconds * 0.1), flush=True)
         return nodes
 
     def final_reads(self, nodes):
