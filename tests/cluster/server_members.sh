@@ -21,7 +21,7 @@ declare -A pids
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
             [ -n "${CS_KEEP:-}" ] && echo "kept $dir" || rm -rf "$dir"; }
 trap cleanup EXIT
-base=$((36000 + ($$ % 100) * 20))
+base=$((10000 + ($$ % 100) * 20)) # below the ephemeral range (32768+)
 # start I [--join] PEERS...: node I knowing the listed peers
 start() {
     local i=$1; shift

@@ -26,7 +26,7 @@ declare -A pids
 cleanup() { for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
             [ -n "${CS_KEEP:-}" ] && echo "kept $dir" || rm -rf "$dir"; }
 trap cleanup EXIT
-base=$((33000 + ($$ % 150) * 20))
+base=$((4000 + ($$ % 100) * 20)) # below the ephemeral range (32768+)
 start() {
     local i=$1 peers=() j
     for j in 1 2 3; do [ "$j" != "$i" ] && peers+=(--peer "$j" "127.0.0.1:$((base + 5 + j))"); done
