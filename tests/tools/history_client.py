@@ -173,6 +173,35 @@ class Workload:
         with self.alive_lock:
             return rng.choice(sorted(self.alive))
 
+    @staticmethod
+    def choose(rng, t, n, seen):
+        """Op n of client t: (f, key, argument); every written value unique."""
+        value = (t + 1) * 10_000_000 + n
+        roll = rng.random()
+        if roll < 0.10:
+            return "write", "u%d:%d" % (t, n), value  # a fresh key: durability of each ack
+        key = "k%d" % rng.randrange(KEYS)
+        if roll < 0.50:
+            return "read", key, None
+        if roll < 0.80:
+            return "write", key, value
+        return "cas", key, [seen.get(key, value - 1), value]
+
+    @staticmethod
+    def execute(c, f, key, arg):
+        """Run one op; (completion type, value to record). Errors raise."""
+        if f == "read":
+            got = c.get(key)
+            return "ok", None if got is None else int(got)
+        if f == "write":
+            if c.set(key, str(arg)) is not True:
+                raise RuntimeError("SET answered other than OK")
+            return "ok", arg
+        swapped = c.execute_command("CAS", key, str(arg[0]), str(arg[1]))
+        if swapped not in (0, 1):
+            raise RuntimeError("CAS answered %r" % (swapped,))
+        return ("ok" if swapped else "fail"), arg
+
     def client(self, t):
         a, hist = self.args, self.hist
         rng = random.Random(a.seed * 1000003 + t)
@@ -184,70 +213,41 @@ class Workload:
             if time.monotonic() > self.stop_at:
                 return
             c = conns[self.pick_node(rng)]
-            value = (t + 1) * 10_000_000 + n  # unique over the whole run
-            roll = rng.random()
-            if roll < 0.10:
-                key = "u%d:%d" % (t, n)  # a fresh key: durability of each ack
-                f, arg = "write", value
-            else:
-                key = "k%d" % rng.randrange(KEYS)
-                if roll < 0.50:
-                    f, arg = "read", None
-                elif roll < 0.80:
-                    f, arg = "write", value
-                else:
-                    f, arg = "cas", [seen.get(key, value - 1), value]
+            f, key, arg = self.choose(rng, t, n, seen)
             at = hist.add(process, "invoke", f, key, arg)
+            unknown = None  # why the op's fate is unknown, if it is
             try:
-                if f == "read":
-                    got = c.get(key)
-                    got = None if got is None else int(got)
-                    hist.add(process, "ok", f, key, got)
-                    if got is not None:
-                        seen[key] = got
-                elif f == "write":
-                    if c.set(key, str(value)) is not True:
-                        raise RuntimeError("SET answered other than OK")
-                    hist.add(process, "ok", f, key, arg)
-                    seen[key] = value
-                    if key[0] == "u":
-                        with self.hist.lock:
-                            self.acked_unique[key] = value
-                else:
-                    swapped = c.execute_command("CAS", key, str(arg[0]), str(arg[1]))
-                    if swapped not in (0, 1):
-                        raise RuntimeError("CAS answered %r" % (swapped,))
-                    if swapped:
-                        hist.add(process, "ok", f, key, arg)
-                    else:
-                        hist.add(process, "fail", f, key, arg, counted_as="cas-0")
-                    if swapped:
-                        seen[key] = value
+                typ, value = self.execute(c, f, key, arg)
+                hist.add(process, typ, f, key, value,
+                         counted_as="cas-0" if typ == "fail" else None)
+                if typ == "ok" and value is not None:
+                    seen[key] = value if f != "cas" else value[1]
+                if typ == "ok" and key[0] == "u":
+                    with hist.lock:
+                        self.acked_unique[key] = value
             except redis.exceptions.ResponseError as e:
                 msg = str(e)
-                if msg.startswith("TRYAGAIN"):
+                if msg.startswith("TRYAGAIN"):  # certainly not applied
                     if f == "cas":
                         hist.drop(at)
                     else:
                         hist.add(process, "fail", f, key, arg)
                     time.sleep(0.02)
                 elif msg.startswith("NOQUORUM"):
-                    hist.add(process, "info", f, key, arg)
-                    process += a.threads
+                    unknown = ""
                 else:
-                    hist.add(process, "info", f, key, arg)
-                    process += a.threads
-                    with hist.lock:
-                        self.unexpected.append("%s %s: %s" % (f, key, msg))
+                    unknown = msg
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
-                hist.add(process, "info", f, key, arg)
-                process += a.threads
+                unknown = ""  # the node died or stopped mid-request
                 time.sleep(0.02)
-            except (RuntimeError, ValueError) as e:
+            except (redis.exceptions.RedisError, RuntimeError, ValueError) as e:
+                unknown = str(e)  # a reply redis-py could not read, a value not an integer
+            if unknown is not None:
                 hist.add(process, "info", f, key, arg)
-                process += a.threads
-                with hist.lock:
-                    self.unexpected.append("%s %s: %s" % (f, key, e))
+                process += a.threads  # its op stays open: go on as a new process
+                if unknown:
+                    with hist.lock:
+                        self.unexpected.append("%s %s: %s" % (f, key, unknown))
 
     def set_alive(self, i, up):
         with self.alive_lock:
@@ -358,7 +358,8 @@ def run(args):
         cluster.wait_leader(range(1, NODES + 1), "at start")
         hist = History()
         w = Workload(args, cluster, hist)
-        threads = [threading.Thread(target=w.client, args=(t,)) for t in range(args.threads)]
+        threads = [threading.Thread(target=w.client, args=(t,), daemon=True)
+                   for t in range(args.threads)]
         for th in threads:
             th.start()
         nodes = w.nemesis()
