@@ -59,6 +59,8 @@ struct client_slot {
     uint32_t watch_from;       /* SRV_SHAPE_WATCH: its keys' first place in the watch list */
     struct client_multi *exec; /* SRV_SHAPE_EXEC: the transaction, freed with the slot */
     uint64_t req_id;
+    uint8_t kind;      /* SRV_KIND_*, for the latency histogram */
+    uint64_t start_ns; /* when the command was sent to the node */
     struct cs_buf reply;
 };
 
@@ -135,6 +137,7 @@ static void client_on_closed(uv_handle_t *h)
     free(c->watch);
     cs_resp_parser_free(c->parser);
     c->server->connected--;
+    srv_metrics.clients--;
     free(c);
 }
 
@@ -220,11 +223,13 @@ static void client_flush(struct client_conn *c)
         uv_buf_t buf = uv_buf_init((char *)w->bytes, (unsigned)total);
         if (c->write_bytes + total > SRV_REPLY_BYTES_MAX ||
             uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, client_write_done) != 0) {
+            if (c->write_bytes + total > SRV_REPLY_BYTES_MAX) srv_metrics.limit_reply_buffer++;
             free(w);
             client_kill(c); /* a client that does not read its replies is dropped, as Redis does */
             return;
         }
         c->write_bytes += total;
+        srv_metrics.bytes_out[SRV_IFACE_RESP] += total;
     }
     if (c->close_after_reply && c->slots_len == 0) {
         client_kill(c);
@@ -399,10 +404,13 @@ static void client_on_done(void *ctx, uint64_t req_id, const struct srv_result *
         CS_ASSERT(c->watch_reads > 0);
         c->watch_reads--;
     }
+    if (s->start_ns)
+        srv_hist_observe(&srv_metrics.latency[s->kind], (uv_hrtime() - s->start_ns) / 1000);
     if (res->err_code) {
         struct cs_resp_writer w;
         cs_resp_writer_init(&w, &s->reply, c->proto);
         cs_resp_write_error(&w, res->err_code, res->err_msg);
+        srv_metrics_error(res->err_code);
         if (s->shape == SRV_SHAPE_WATCH && c->watch) c->watch->broken = true;
     } else {
         if (res->index > c->session_index) c->session_index = res->index;
@@ -449,6 +457,7 @@ static int client_parse_i64(const struct cs_resp_arg *a, int64_t *out)
 
 static void reply_error(struct client_cmd_ctx *x, const char *code, const char *msg)
 {
+    srv_metrics_error(code);
     cs_resp_write_error(&x->w, code, msg);
 }
 
@@ -536,10 +545,13 @@ static void client_send(struct client_conn *c, struct client_slot *slot, struct 
                         bool is_read)
 {
     cmd->now_ms = srv_wall_ms();
+    enum srv_read read = is_read ? c->consistency : SRV_WRITE;
     slot->req_id = srv_node_next_req_id(c->server->node);
+    slot->kind = (uint8_t)read;
+    slot->start_ns = uv_hrtime();
+    srv_metrics.commands[SRV_IFACE_RESP][read]++;
     c->pending++;
-    srv_node_submit(c->server->node, cmd, is_read ? c->consistency : SRV_WRITE, c->session_index,
-                    slot->req_id, client_on_done, c);
+    srv_node_submit(c->server->node, cmd, read, c->session_index, slot->req_id, client_on_done, c);
 }
 
 static void submit(struct client_cmd_ctx *x, struct cs_kv_command *cmd, bool is_read, uint8_t shape)
@@ -1263,7 +1275,10 @@ static void client_dispatch(struct client_conn *c, const struct cs_resp_command 
                  (const char *)cmd->argv[0].data);
         reply_error(&x, "ERR", msg);
     }
-    if (x.slot->req_id == 0) client_slot_done(c, x.slot); /* answered inline */
+    if (x.slot->req_id == 0) { /* answered inline */
+        srv_metrics.commands[SRV_IFACE_RESP][SRV_KIND_OTHER]++;
+        client_slot_done(c, x.slot);
+    }
 }
 
 /* Take buffered commands while the reply queue has room. */
@@ -1278,6 +1293,7 @@ static void client_process(struct client_conn *c)
             struct cs_resp_writer w;
             cs_resp_writer_init(&w, &s->reply, c->proto);
             cs_resp_write_protocol_error(&w, cs_resp_parser_errmsg(c->parser));
+            srv_metrics.limit_protocol++;
             c->close_after_reply = true;
             client_slot_done(c, s);
             break;
@@ -1324,6 +1340,7 @@ static void client_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     cs_resp_parser_commit(c->parser, (size_t)nread);
+    srv_metrics.bytes_in[SRV_IFACE_RESP] += (uint64_t)nread;
     client_process(c);
     client_on_drained(c->server);
 }
@@ -1342,9 +1359,11 @@ static void client_on_accept(uv_stream_t *server, int status)
     c->server = s;
     c->proto = 2;
     c->id = ++s->id_next;
+    c->consistency = SRV_READ_LINEARIZABLE;
     uv_tcp_init(s->loop, &c->tcp);
     c->tcp.data = c;
     s->connected++;
+    srv_metrics.clients++;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
         cs_resp_parser_new(&s->config->resp, &c->parser) != 0) {
         c->dead = true;
@@ -1353,6 +1372,7 @@ static void client_on_accept(uv_stream_t *server, int status)
     }
     if (s->connected > s->config->clients_max) {
         s->refused++;
+        srv_metrics.limit_clients++;
         struct client_slot *sl = client_slot_push(c, 0);
         struct cs_resp_writer w;
         cs_resp_writer_init(&w, &sl->reply, 2);

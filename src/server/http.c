@@ -18,11 +18,12 @@
 #include "consist/http.h"
 #include "server.h"
 
-#define HTTP_READ_BYTES      (64u << 10)
-#define HTTP_RESPONSE_MAX    (CS_KV_VALUE_BYTES_MAX * 8 + 4096) /* JSON-escaped value + head */
-#define HTTP_KV_PREFIX       "/v1/kv/"
-#define HTTP_CONNECTIONS_MAX 1024
-#define HTTP_TTL_MS_MAX      (1ull << 40) /* ?ttl_ms= of a PUT: about 35 years */
+#define HTTP_READ_BYTES        (64u << 10)
+#define HTTP_RESPONSE_MAX      (CS_KV_VALUE_BYTES_MAX * 8 + 4096) /* JSON-escaped value + head */
+#define HTTP_KV_PREFIX         "/v1/kv/"
+#define HTTP_CONNECTIONS_MAX   1024
+#define HTTP_TTL_MS_MAX        (1ull << 40) /* ?ttl_ms= of a PUT: about 35 years */
+#define HTTP_METRICS_BYTES_MAX (64u << 10)
 
 struct http_conn {
     uv_tcp_t tcp;
@@ -39,6 +40,8 @@ struct http_conn {
     size_t key_len;
     uint8_t op;             /* CS_KV_GET, CS_KV_SET, CS_KV_DEL */
     uint64_t session_index; /* the request's ?session= token */
+    uint8_t kind;           /* SRV_KIND_* of the request in the node */
+    uint64_t start_ns;
 };
 
 struct http_write {
@@ -114,6 +117,8 @@ static void http_send(struct http_conn *c)
         if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, http_write_done) != 0) {
             free(w);
             c->dead = true;
+        } else {
+            srv_metrics.bytes_out[SRV_IFACE_HTTP] += len;
         }
     }
     cs_buf_reset(&c->out);
@@ -151,6 +156,8 @@ static void http_on_done(void *ctx, uint64_t req_id, const struct srv_result *re
     struct http_conn *c = ctx;
     CS_ASSERT(c->req_id == req_id);
     c->req_id = 0;
+    srv_hist_observe(&srv_metrics.latency[c->kind], (uv_hrtime() - c->start_ns) / 1000);
+    if (res->err_code) srv_metrics_error(res->err_code);
     struct cs_buf body;
     cs_buf_init(&body, HTTP_RESPONSE_MAX);
     struct cs_json j;
@@ -261,6 +268,9 @@ static void http_kv(struct http_conn *c, const struct cs_http_request *req)
     c->key_len = key_len;
     c->req_id = srv_node_next_req_id(c->server->node);
     cmd.now_ms = srv_wall_ms();
+    c->kind = (uint8_t)read;
+    c->start_ns = uv_hrtime();
+    srv_metrics.commands[SRV_IFACE_HTTP][read]++;
     srv_node_submit(c->server->node, &cmd, read, c->session_index, c->req_id, http_on_done, c);
 }
 
@@ -346,31 +356,28 @@ static void http_metrics(struct http_conn *c)
     struct cs_raft_status st;
     struct srv_node_counters k;
     srv_node_status(c->server->node, &st, &k);
-    char text[2048];
-    int len = snprintf(
-        text, sizeof text,
-        "# TYPE consist_raft_term gauge\nconsist_raft_term %" PRIu64 "\n"
-        "# TYPE consist_raft_is_leader gauge\nconsist_raft_is_leader %d\n"
-        "# TYPE consist_raft_commit_index gauge\nconsist_raft_commit_index %" PRIu64 "\n"
-        "# TYPE consist_raft_applied_index gauge\nconsist_raft_applied_index %" PRIu64 "\n"
-        "# TYPE consist_raft_leader_changes_total counter\n"
-        "consist_raft_leader_changes_total %" PRIu64 "\n"
-        "# TYPE consist_log_syncs_total counter\nconsist_log_syncs_total %" PRIu64 "\n"
-        "# TYPE consist_peer_frames_dropped_total counter\n"
-        "consist_peer_frames_dropped_total %" PRIu64 "\n"
-        "# TYPE consist_peers_connected gauge\nconsist_peers_connected %u\n"
-        "# TYPE consist_keys gauge\nconsist_keys %" PRIu64 "\n"
-        "# TYPE consist_http_requests_total counter\nconsist_http_requests_total %" PRIu64 "\n"
-        "# TYPE consist_http_errors_total counter\n"
-        "consist_http_errors_total{class=\"4xx\"} %" PRIu64 "\n"
-        "consist_http_errors_total{class=\"5xx\"} %" PRIu64 "\n",
-        st.term, st.role == CS_RAFT_LEADER, st.commit, st.applied, k.leader_changes, k.syncs,
-        k.peer_frames_dropped, k.peers_connected, k.keys, c->server->requests,
-        c->server->errors_4xx, c->server->errors_5xx);
-    size_t n = len > 0 ? (size_t)len : 0;
-    if (n >= sizeof text) n = sizeof text - 1;
-    cs_http_write_head(&c->out, 200, "text/plain; version=0.0.4", n, c->keep_alive);
-    cs_put_raw(&c->out, text, n);
+    struct cs_buf text;
+    cs_buf_init(&text, HTTP_METRICS_BYTES_MAX);
+    srv_metrics_render(&text, &st, &k);
+    char http_text[512];
+    int len = snprintf(http_text, sizeof http_text,
+                       "# HELP consist_http_requests_total HTTP requests.\n"
+                       "# TYPE consist_http_requests_total counter\n"
+                       "consist_http_requests_total %" PRIu64 "\n"
+                       "# HELP consist_http_errors_total HTTP error responses by class.\n"
+                       "# TYPE consist_http_errors_total counter\n"
+                       "consist_http_errors_total{class=\"4xx\"} %" PRIu64 "\n"
+                       "consist_http_errors_total{class=\"5xx\"} %" PRIu64 "\n",
+                       c->server->requests, c->server->errors_4xx, c->server->errors_5xx);
+    CS_ASSERT(len > 0 && (size_t)len < sizeof http_text);
+    cs_put_raw(&text, http_text, (size_t)len);
+    if (cs_buf_error(&text)) {
+        cs_buf_free(&text);
+        return http_error(c, 500, "metrics text too long");
+    }
+    cs_http_write_head(&c->out, 200, "text/plain; version=0.0.4", text.len, c->keep_alive);
+    cs_put_raw(&c->out, text.data, text.len);
+    cs_buf_free(&text);
 }
 
 static bool path_is(const struct cs_http_request *req, const char *path)
@@ -472,7 +479,10 @@ static void http_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         http_kill(c);
         return;
     }
-    if (nread > 0) cs_http_parser_commit(c->parser, (size_t)nread);
+    if (nread > 0) {
+        cs_http_parser_commit(c->parser, (size_t)nread);
+        srv_metrics.bytes_in[SRV_IFACE_HTTP] += (uint64_t)nread;
+    }
     http_process(c);
 }
 

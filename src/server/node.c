@@ -115,6 +115,7 @@ struct srv_node {
     uint64_t applied_since_snapshot;
     struct srv_snapshot_job *snap; /* the background snapshot running, or NULL */
     uint64_t snapshots;            /* snapshots made here and in effect */
+    uint64_t snap_started_ns;
     bool closing;
     struct cs_buf reply_buf;
     /* Proposals in log order. */
@@ -350,9 +351,11 @@ static bool node_persist(struct srv_node *n, const struct cs_raft_ready *rd)
     if (wrote) {
         n->synced_term = rd->hard_state_changed ? rd->hard_state.term : n->synced_term;
         n->synced_vote = rd->hard_state_changed ? rd->hard_state.vote : n->synced_vote;
+        uint64_t sync_ns = uv_hrtime();
         rc = cs_store_log_sync(n->log);
         if (rc) node_fatal("syncing the log", rc);
         n->syncs++;
+        srv_hist_observe(&srv_metrics.fsync, (uv_hrtime() - sync_ns) / 1000);
     }
     return wrote;
 }
@@ -691,6 +694,7 @@ static void node_snapshot_done(void *ctx, int rc, const struct cs_raft_snapshot_
     }
     if (rc == 0) {
         n->snapshots++;
+        srv_hist_observe(&srv_metrics.snapshot, (uv_hrtime() - n->snap_started_ns) / 1000);
         CS_LOGI("snapshot at %" PRIu64 " (%zu bytes) in effect", meta->index, loaded->data_len);
     } else {
         CS_LOGW("snapshot at %" PRIu64 " dropped: %s", meta->index, cs_strerror(rc));
@@ -709,6 +713,7 @@ static void node_maybe_snapshot(struct srv_node *n)
     struct cs_raft_snapshot_meta meta;
     int rc = cs_raft_snapshot_meta_at(n->raft, st.applied, &meta);
     CS_ASSERT(rc == 0); /* applied is past the snapshot and still in the core's log */
+    n->snap_started_ns = uv_hrtime();
     rc = srv_snapshot_start(&n->snap, n->loop, n->log, NODE_GROUP_ID, &meta, n->kv,
                             node_snapshot_done, n);
     if (rc != 0) {
@@ -1341,7 +1346,14 @@ void srv_node_status(struct srv_node *n, struct cs_raft_status *status,
                                            .syncs = n->syncs,
                                            .peer_frames_dropped = srv_peers_dropped(n->peers),
                                            .peers_connected = srv_peers_connected(n->peers),
-                                           .keys = cs_kv_keys(n->kv)};
+                                           .keys = cs_kv_keys(n->kv),
+                                           .expired = cs_kv_expired_total(n->kv),
+                                           .read_rounds = n->read_rounds,
+                                           .snapshots = n->snapshots,
+                                           .session_local = n->session_local,
+                                           .session_upgraded = n->session_upgraded};
+    for (uint32_t k = 0; k < status->conf.members_len; k++)
+        counters->voters += status->conf.members[k].voter;
 }
 
 void srv_node_info(struct srv_node *n, struct cs_buf *out)

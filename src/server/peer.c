@@ -117,6 +117,7 @@ static bool peer_frame_submit(struct peer_conn *c, struct peer_write *w)
         return false;
     }
     if (w->link) w->link->queued_bytes += w->len;
+    srv_metrics.bytes_out[SRV_IFACE_PEER] += w->len;
     return true;
 }
 
@@ -248,6 +249,7 @@ static void peer_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     cs_frame_decoder_commit(c->decoder, (size_t)nread);
+    srv_metrics.bytes_in[SRV_IFACE_PEER] += (uint64_t)nread;
     for (;;) {
         struct cs_frame f;
         int rc = cs_frame_decoder_next(c->decoder, &f);

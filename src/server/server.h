@@ -146,7 +146,12 @@ struct srv_node_counters {
     uint64_t syncs;
     uint64_t peer_frames_dropped;
     uint32_t peers_connected;
+    uint32_t voters;
     uint64_t keys;
+    uint64_t expired;
+    uint64_t read_rounds;
+    uint64_t snapshots;
+    uint64_t session_local, session_upgraded;
 };
 void srv_node_status(struct srv_node *n, struct cs_raft_status *status,
                      struct srv_node_counters *counters);
@@ -187,6 +192,42 @@ void srv_node_add_drained(struct srv_node *n, void (*fn)(void *ctx), void *ctx);
 /* Called by the peer transport with one decoded Raft or forward frame. */
 void srv_node_on_frame(struct srv_node *n, uint64_t from, uint8_t type, uint64_t group_id,
                        const uint8_t *payload, size_t len);
+
+/* ---- metrics (metrics.c) ---------------------------------------------------- */
+
+#define SRV_HIST_BUCKETS 16 /* 50 us .. 2.5 s, then +Inf */
+
+struct srv_hist {
+    uint64_t buckets[SRV_HIST_BUCKETS];
+    uint64_t count;
+    uint64_t sum_us;
+};
+
+enum { SRV_IFACE_RESP = 0, SRV_IFACE_HTTP = 1, SRV_IFACE_MAX = 2, SRV_IFACE_PEER = 2 };
+/* The first three are the enum srv_read values. */
+enum { SRV_KIND_WRITE = 0, SRV_KIND_READ_LIN, SRV_KIND_READ_SESSION, SRV_KIND_OTHER, SRV_KIND_MAX };
+enum { SRV_ERR_TRYAGAIN = 0, SRV_ERR_NOQUORUM, SRV_ERR_ERR, SRV_ERR_OTHER, SRV_ERR_MAX };
+
+/* The process's metrics: one loop, one thread, plain increments. */
+struct srv_metrics {
+    uint64_t commands[SRV_IFACE_MAX][SRV_KIND_MAX];
+    uint64_t errors[SRV_ERR_MAX];
+    uint64_t clients; /* RESP connections now */
+    uint64_t limit_clients, limit_protocol, limit_reply_buffer;
+    uint64_t bytes_in[SRV_IFACE_MAX + 1], bytes_out[SRV_IFACE_MAX + 1]; /* + peers */
+    struct srv_hist latency[SRV_KIND_OTHER]; /* by kind: write, linearizable, session read */
+    struct srv_hist fsync;
+    struct srv_hist snapshot;
+};
+extern struct srv_metrics srv_metrics;
+
+/* srv_hist_observe: count one duration in h. */
+void srv_hist_observe(struct srv_hist *h, uint64_t us);
+/* srv_metrics_error: count one error reply by its code word. */
+void srv_metrics_error(const char *code);
+/* srv_metrics_render: the Prometheus text exposition (format 0.0.4) into out. */
+void srv_metrics_render(struct cs_buf *out, const struct cs_raft_status *st,
+                        const struct srv_node_counters *k);
 
 /* ---- background snapshots (snapshot.c) -------------------------------------- */
 

@@ -172,6 +172,33 @@ st, _ = http("GET", "/v1/kv/h1?session=bogus")
 check(st == 400, "HTTP bad token -> 400")
 st, _ = http("PUT", "/v1/kv/h1?ttl_ms=0", b"x")
 check(st == 400, "HTTP ttl_ms=0 -> 400")
+# ---- /metrics counts reads as reads (served without the log) and times them ----
+def metrics():
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % hp, timeout=5) as r:
+        out = {}
+        for line in r.read().decode().splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                out[name] = float(value)
+        return out
+m0 = metrics()
+lin = redis.Redis(port=fol[0], socket_timeout=5)
+commit0 = int(lin.info()["raft_commit_index"])
+for i in range(20): lin.get("h1")
+for i in range(5): lin.set("m%d" % i, "x")
+try: lin.execute_command("GET")
+except redis.exceptions.ResponseError: pass
+m1 = metrics()
+def delta(name): return m1.get(name, 0) - m0.get(name, 0)
+k = 'consist_commands_total{interface="resp",kind="%s"}'
+check(delta(k % "read_linearizable") == 20 and delta(k % "write") == 5,
+      "metrics: 20 linearizable reads, 5 writes (%g, %g)" % (delta(k % "read_linearizable"), delta(k % "write")))
+check(int(lin.info()["raft_commit_index"]) - commit0 <= 5 + 2, "reads did not go through the log")
+check(delta('consist_request_duration_seconds_count{kind="read_linearizable"}') == 20 and
+      delta('consist_request_duration_seconds_bucket{kind="read_linearizable",le="+Inf"}') == 20,
+      "metrics: 20 read latencies in the histogram")
+check(delta('consist_errors_total{code="ERR"}') == 1, "metrics: the wrong-arity error counted")
+check(m1.get("consist_log_fsync_duration_seconds_count", 0) > 0, "metrics: fsync latency recorded")
 a.set("keep", "v", ex=1000)
 sys.exit(1 if fails else 0)
 PY
