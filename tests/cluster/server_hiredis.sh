@@ -3,8 +3,9 @@
 # talks to consistd: its scripted conversation (binary values at the value
 # limit and one past, counters, MSET/MGET at 64 keys and 65, CAS, pipelined
 # MULTI/EXEC, 1000 pipelined SETs then GETs, HELLO 2 and 3, error shapes) must
-# pass on a one-node cluster and on a follower of a three-node cluster, where
-# every command is forwarded to the leader. The program is shown to fail: a
+# pass on a one-node cluster, on a follower of a three-node cluster, where
+# every command is forwarded to the leader, and on all three nodes of that
+# cluster at once. The program is shown to fail: a
 # node started with --proto-max-bulk-len 65535 refuses the 65536-byte value
 # the script expects to be stored, and the program must say so and exit 1.
 set -u
@@ -108,6 +109,23 @@ run_client "a follower of three (forwarded)" "$follower"
 # Still a follower: every command of the run went through forwarding.
 [ "$(info "$follower" raft_role)" = follower ] ||
     { echo "FAIL: port $follower stopped being a follower during the run"; fails=$((fails + 1)); }
+
+# One program on each of the three nodes at once: pipelines from a client of
+# the leader and forwarded ones from its followers interleave there.
+cpids=()
+for i in 1 2 3; do
+    "$CLIENT" $((base + 10 + i)) "hc:par$i:" >"$dir/par$i.out" 2>&1 &
+    cpids+=($!)
+done
+for i in 1 2 3; do
+    if wait "${cpids[$((i - 1))]}"; then
+        echo "ok   three at once, node $i: $(cat "$dir/par$i.out")"
+    else
+        echo "FAIL: three at once, node $i:"
+        sed 's/^/   /' "$dir/par$i.out"
+        fails=$((fails + 1))
+    fi
+done
 
 if [ $fails -ne 0 ]; then
     tail -n 5 "$dir"/*.log

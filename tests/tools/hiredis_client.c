@@ -263,6 +263,7 @@ static void step_binary(struct session *s)
     s->step = "key at the limit and one past";
     char long_key[KEY_BYTES_MAX + 2];
     memset(long_key, 'k', sizeof long_key);
+    memcpy(long_key, s->prefix, strlen(s->prefix)); /* this run's own key */
     long_key[KEY_BYTES_MAX] = '\0';
     set_get(s, long_key, "at-limit", 8);
     long_key[KEY_BYTES_MAX] = 'k';

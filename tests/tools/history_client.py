@@ -130,6 +130,7 @@ class History:
         self.lock = threading.Lock()
         self.events = []
         self.t0 = time.monotonic_ns()
+        self.last_fault_at = 0  # events before it were logged before the last fault ended
         # fail: -TRYAGAIN (read, write); cas-0: a cas answered :0 (a `fail`
         # too, but a real result: its compare failed); dropped: a cas that
         # got -TRYAGAIN.
@@ -145,6 +146,23 @@ class History:
             if typ != "invoke":
                 self.counts[counted_as or typ] += 1
             return len(self.events) - 1
+
+    def mark_last_fault(self):
+        with self.lock:
+            self.last_fault_at = len(self.events)
+
+    def ok_after_last_fault(self):
+        """Client ops invoked after the last fault ended that completed ok:
+        the cluster serves again."""
+        invoked, n = set(), 0
+        for ev in self.events[self.last_fault_at:]:
+            if ev is None:
+                continue
+            if ev["type"] == "invoke" and ev["process"] < FINAL_PROCESS_BASE:
+                invoked.add(ev["process"])
+            elif ev["type"] == "ok" and ev["process"] in invoked:
+                n += 1
+        return n
 
     def drop(self, invoke_index):
         # A cas that got -TRYAGAIN certainly did not run; a `fail` would claim
@@ -302,6 +320,7 @@ class Workload:
         cl.procs[victim].send_signal(signal.SIGCONT)
         self.set_alive(victim, True)
         print("SIGSTOP follower %d for %.2f s" % (victim, self.args.seconds * 0.1), flush=True)
+        self.hist.mark_last_fault()
         return nodes
 
     def final_reads(self, nodes):
@@ -378,6 +397,11 @@ def run(args):
             fail("%d unexpected replies, first: %s" % (len(w.unexpected), w.unexpected[0]))
         if missing:
             fail("%d acknowledged writes missing" % missing)
+        after = hist.ok_after_last_fault()
+        print("%d ops invoked after the last fault completed ok" % after, flush=True)
+        if after < args.acked_min:
+            fail("only %d ops completed ok after the last fault (want at least %d)"
+                 % (after, args.acked_min))
         if len(w.acked_unique) < args.acked_min:
             fail("only %d fresh-key writes acknowledged (want at least %d)"
                  % (len(w.acked_unique), args.acked_min))
