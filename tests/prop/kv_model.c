@@ -7,7 +7,9 @@
  * applying is deterministic, also across a snapshot. Method: a handful of
  * keys and a clock that wanders (now_ms goes back as well as forward),
  * random commands of 1..4 ops (GET SET+flags+TTL DEL EXISTS INCRBY CAS
- * EXPIRE/PERSIST TTL PURGE, sometimes led by CHECKs). A plain model written
+ * EXPIRE/PERSIST TTL PURGE, sometimes led by CHECKs) from three client
+ * sessions and one without, with retries of a session's last command (which
+ * must replay its first reply and change nothing). A plain model written
  * here from the spec (an array of keys; PURGE sorts the due keys) predicts
  * every result field, which keys are still in the map (expired keys stay
  * until touched), the next expiry and the expiry count; cs_kv_check walks the
@@ -46,7 +48,7 @@ static char model_why[512]; /* the first mismatch, for the failure message */
 
 /* What the runs exercised, so a generator that stopped reaching a case shows. */
 static struct {
-    uint64_t conflicts, checks_passed, purged, expired, keepttl_kept; /* summed over runs */
+    uint64_t conflicts, checks_passed, purged, expired, keepttl_kept, retries; /* over runs */
 } model_seen;
 
 static bool model_expired(const struct model *m, const struct model_key *k)
@@ -380,18 +382,65 @@ static bool same_state(const struct cs_kv *kv, const struct model *m)
            cs_kv_check(kv) == 0;
 }
 
+#define MODEL_CLIENTS 4 /* client 0 has no session */
+
 struct run {
     struct cs_kv *maps[3]; /* checked against the model; fed the same bytes; restored midway */
     struct cs_buf cmd, replies[3], snaps[3];
     struct model model;
+    uint64_t seqs[MODEL_CLIENTS];
+    struct cs_buf sent[MODEL_CLIENTS], answered[MODEL_CLIENTS]; /* each session's last */
 };
+
+static void copy_bytes(struct cs_buf *to, const struct cs_buf *from)
+{
+    cs_buf_reset(to);
+    CS_CHECK_OK(cs_put_raw(to, from->data, from->len));
+}
+
+/*
+ * The command of this step: a new one from a random client, or a client's
+ * last command sent again (a retry after a lost reply). *retry says which.
+ */
+static void run_command(struct run *r, struct cs_rng *rng, struct cs_kv_command *cmd,
+                        uint32_t *client, bool *retry)
+{
+    *client = (uint32_t)cs_rng_below(rng, MODEL_CLIENTS);
+    *retry = *client && r->seqs[*client] && cs_rng_chance(rng, 1, 6);
+    if (*retry) {
+        copy_bytes(&r->cmd, &r->sent[*client]);
+        CS_CHECK_OK(cs_kv_command_decode(r->cmd.data, r->cmd.len, cmd));
+        return;
+    }
+    gen_command(rng, &r->model, cmd);
+    cmd->client_id = *client;
+    cmd->seq = *client ? ++r->seqs[*client] : 0;
+    cs_buf_reset(&r->cmd);
+    CS_CHECK_OK(cs_kv_command_encode(cmd, &r->cmd));
+    if (*client) copy_bytes(&r->sent[*client], &r->cmd);
+}
+
+/* What the map should answer: the model's reply, or for a retry the first reply replayed. */
+static void run_expect(struct run *r, const struct cs_kv_command *cmd, uint64_t index,
+                       uint32_t client, bool retry, struct cs_kv_reply *want)
+{
+    if (!retry) {
+        model_apply(&r->model, cmd, index, want);
+        if (client) copy_bytes(&r->answered[client], &r->replies[0]);
+        return;
+    }
+    if (cmd->now_ms > r->model.clock_ms) r->model.clock_ms = cmd->now_ms;
+    const struct cs_buf *first = &r->answered[client];
+    CS_CHECK_OK(cs_kv_reply_decode(first->data, first->len, want));
+    want->rc = want->rc == CS_ECONFLICT ? CS_ECONFLICT : CS_EEXIST;
+}
 
 static bool run_step(struct run *r, struct cs_rng *rng, uint64_t index, uint32_t maps)
 {
     static struct cs_kv_command cmd;
-    gen_command(rng, &r->model, &cmd);
-    cs_buf_reset(&r->cmd);
-    CS_CHECK_OK(cs_kv_command_encode(&cmd, &r->cmd));
+    uint32_t client = 0;
+    bool retry = false;
+    run_command(r, rng, &cmd, &client, &retry);
     for (uint32_t k = 0; k < maps; k++) {
         cs_buf_reset(&r->replies[k]);
         CS_CHECK_OK(cs_kv_apply(r->maps[k], index, r->cmd.data, r->cmd.len, &r->replies[k]));
@@ -404,7 +453,8 @@ static bool run_step(struct run *r, struct cs_rng *rng, uint64_t index, uint32_t
     }
     struct cs_kv_reply got, want;
     CS_CHECK_OK(cs_kv_reply_decode(r->replies[0].data, r->replies[0].len, &got));
-    model_apply(&r->model, &cmd, index, &want);
+    run_expect(r, &cmd, index, client, retry, &want);
+    model_seen.retries += retry;
     bool same = got.rc == want.rc && got.results_len == want.results_len;
     for (uint32_t k = 0; same && k < got.results_len; k++) {
         same = same_result(&got.results[k], &want.results[k]);
@@ -440,6 +490,10 @@ static bool run_seed(uint64_t seed, uint32_t bugs)
     memset(&r, 0, sizeof r);
     model_why[0] = 0;
     cs_buf_init(&r.cmd, CS_KV_COMMAND_BYTES_MAX);
+    for (uint32_t c = 0; c < MODEL_CLIENTS; c++) {
+        cs_buf_init(&r.sent[c], CS_KV_COMMAND_BYTES_MAX);
+        cs_buf_init(&r.answered[c], CS_KV_REPLY_BYTES_MAX);
+    }
     for (uint32_t k = 0; k < 3; k++) {
         CS_CHECK_OK(cs_kv_new(&r.maps[k]));
         cs_kv_set_bugs(r.maps[k], bugs);
@@ -469,6 +523,10 @@ static bool run_seed(uint64_t seed, uint32_t bugs)
         cs_buf_free(&r.snaps[k]);
     }
     cs_buf_free(&r.cmd);
+    for (uint32_t c = 0; c < MODEL_CLIENTS; c++) {
+        cs_buf_free(&r.sent[c]);
+        cs_buf_free(&r.answered[c]);
+    }
     return ok;
 }
 
@@ -483,6 +541,7 @@ CS_TEST(model_agrees)
     /* Every case of interest came up, a few times per seed on average. */
     CS_CHECK(model_seen.conflicts >= seeds && model_seen.checks_passed >= seeds);
     CS_CHECK(model_seen.purged >= seeds && model_seen.keepttl_kept >= seeds);
+    CS_CHECK(model_seen.retries >= seeds);
     CS_CHECK(model_seen.expired > 2 * model_seen.purged); /* most by touch or a past time */
 }
 
