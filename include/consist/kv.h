@@ -92,7 +92,8 @@ enum cs_kv_op_type {
 
 /*
  * One operation. Byte fields are views owned by the caller (or the decoder's
- * input). Fields an op type does not use must be zero (or NULL).
+ * input). expire_at_ms and expected_index must be 0 on op types that do not
+ * use them (CS_EINVAL); other unused fields are ignored.
  *
  * SET: value; expire_at_ms (absolute ms, 0 = no TTL: a plain SET clears the
  *   TTL, KEEPTTL keeps it). An expire_at_ms already <= the map's clock
