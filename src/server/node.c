@@ -87,6 +87,8 @@ struct node_read_batch {
 
 struct node_forward {
     bool used;
+    bool is_read;
+    uint64_t leader; /* where it went */
     struct node_origin origin;
 };
 
@@ -147,6 +149,7 @@ static void node_send_forward_reply(struct srv_node *n, const struct node_origin
 static void node_route(struct srv_node *n, const struct cs_kv_command *cmd, enum srv_read read,
                        uint64_t min_index, const struct node_origin *o);
 static void node_learn_peers(struct srv_node *n);
+static void node_forwards_orphaned(struct srv_node *n, uint64_t leader);
 
 /* Finish a request; reply_bytes (an apply's encoded reply) lets a remote origin skip re-encoding.
  */
@@ -761,6 +764,7 @@ static void node_drain(struct srv_node *n)
         CS_LOGI("leader is now %" PRIu64 " (term %" PRIu64 ")", st.leader, st.term);
         n->last_leader = st.leader;
         n->leader_changes++;
+        if (st.leader != CS_RAFT_NONE) node_forwards_orphaned(n, st.leader);
     }
     node_sessions_serve(n);
     node_maybe_snapshot(n);
@@ -941,7 +945,27 @@ static void node_forward(struct srv_node *n, uint64_t leader, const struct cs_kv
         return;
     }
     f->used = true;
+    f->is_read = is_read;
+    f->leader = leader;
     f->origin = *o;
+}
+
+/* The leader a forward went to is no longer the leader: its answer may never
+ * come, so its client is answered now rather than at the deadline. A read had
+ * no effect (-TRYAGAIN); a write may still be applied by the new leader if the
+ * old one replicated it, so its fate is unknown (-NOQUORUM). */
+static void node_forwards_orphaned(struct srv_node *n, uint64_t leader)
+{
+    for (uint32_t k = 0; k < SRV_FORWARDS_MAX; k++) {
+        struct node_forward *f = &n->forwards[k];
+        if (!f->used || f->leader == leader) continue;
+        f->used = false;
+        if (f->is_read)
+            node_fail(n, &f->origin, "TRYAGAIN", "leader changed before the read was answered");
+        else
+            node_fail(n, &f->origin, "NOQUORUM",
+                      "leader changed before the write was answered; it may still take effect");
+    }
 }
 
 /* A session read this node has caught up with is served from its own state;

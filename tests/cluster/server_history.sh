@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # server_history.sh: a failover whose recorded history `consist check` must
 # find linearizable. Three consistd nodes on loopback; python3-redis clients
-# (5 threads, each a process of the history, at most 4000 ops and 10 s) do
+# (5 threads, each a process of the history, at most 20000 ops and 10 s) do
 # GET / SET / CAS on five shared keys with unique values, plus SETs of fresh
 # keys, against random live nodes, while the leader is killed with -9 and
 # restarted (clients go to it as soon as it answers PING), the new leader
@@ -43,7 +43,7 @@ h="$dir/history.jsonl"
 fails=0
 
 if ! $PY "$tool" run --consistd "$BIN" --dir "$dir" --base "$base" --out "$h" --seed "$seed" \
-    --threads 5 --ops 4000 --seconds 10; then
+    --threads 5 --ops 20000 --seconds 10; then
     echo "FAIL: the run (seed $seed)"
     tail -n 5 "$dir"/n*.log
     exit 1

@@ -37,7 +37,7 @@ import redis
 NODES = 3
 KEYS = 5  # the shared registers k0..k4: small, so ops collide
 THREADS_MAX = 6
-OPS_PER_THREAD_MAX = 5000
+OPS_PER_THREAD_MAX = 50000
 SECONDS_MAX = 60
 LEADER_WAIT_S = 10.0
 FINAL_CHUNK = 64  # keys per MGET (the server's limit is 64)
