@@ -684,6 +684,7 @@ static void node_snapshot_done(void *ctx, int rc, const struct cs_raft_snapshot_
                                struct cs_store_log_snapshot *loaded)
 {
     struct srv_node *n = ctx;
+    uint64_t t0 = uv_hrtime();
     n->snap = NULL;
     if (rc == 0 && n->closing) rc = CS_EBUSY;
     if (rc == 0) {
@@ -702,7 +703,10 @@ static void node_snapshot_done(void *ctx, int rc, const struct cs_raft_snapshot_
     if (rc == 0) {
         n->snapshots++;
         srv_hist_observe(&srv_metrics.snapshot, (uv_hrtime() - n->snap_started_ns) / 1000);
-        CS_LOGI("snapshot at %" PRIu64 " (%zu bytes) in effect", meta->index, loaded->data_len);
+        /* What the loop still pays (measured 13-31 ms for a 29 MB map: freeing the
+         * compacted log and the old snapshot, the directory sync): the next step. */
+        CS_LOGI("snapshot at %" PRIu64 " (%zu bytes) in effect; %.1f ms on the loop", meta->index,
+                loaded->data_len, (double)(uv_hrtime() - t0) / 1e6);
     } else {
         CS_LOGW("snapshot at %" PRIu64 " dropped: %s", meta->index, cs_strerror(rc));
     }
