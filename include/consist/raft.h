@@ -223,6 +223,15 @@ struct cs_raft_config {
     uint32_t clock_drift_ms_max;
     struct cs_rng rng; /* copied: the stream election timeouts are drawn from */
     uint32_t bugs;     /* enum cs_raft_bug bits; 0 in production */
+    /*
+     * Where the bytes the node drops while it runs go (the data of compacted
+     * or replaced log entries, a replaced snapshot): release(release_ctx, p)
+     * instead of free(p), so a driver can free them later or on another
+     * thread (freeing 100,000 entries at a compaction is a stall otherwise).
+     * NULL: free(). cs_raft_free frees what it still holds itself.
+     */
+    void (*release)(void *ctx, void *p);
+    void *release_ctx;
 };
 
 /* cs_raft_config_default: sane defaults for id, group and rng seed. */

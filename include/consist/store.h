@@ -236,6 +236,11 @@ struct cs_store_log_options {
      * CS_ENOSPACE until compaction frees some; 0 -> CS_STORE_LOG_CACHE_BYTES_DEFAULT,
      * at most CS_STORE_LOG_CACHE_BYTES_MAX. Recovery loads what is there. */
     uint64_t cache_bytes_max;
+    /* WAL: where the cached entry bytes that compaction or truncation drops go:
+     * release(release_ctx, p) instead of free(p), so the owner can free them
+     * later or on another thread. NULL: free(). Not used during recovery. */
+    void (*release)(void *ctx, void *p);
+    void *release_ctx;
 };
 
 /*
@@ -373,6 +378,11 @@ void cs_store_log_snapshot_free(struct cs_store_log_snapshot *snapshot);
  * deleted); CS_EIO; CS_ENOMEM; CS_ENOSPACE.
  *
  * cs_store_log_snapshot_unstage deletes the staging file, if any.
+ *
+ * cs_store_log_snapshot_reap deletes the snapshot a commit replaced (kept
+ * under a second name so that the commit does not wait for a large file's
+ * blocks to be freed). Same thread rules as stage; if never called, the next
+ * commit or open deletes it.
  */
 int cs_store_log_snapshot_stage(struct cs_store_log *log, uint64_t group_id,
                                 const struct cs_raft_snapshot *snapshot);
@@ -381,6 +391,7 @@ int cs_store_log_snapshot_staged_load(struct cs_store_log *log, uint64_t group_i
 int cs_store_log_snapshot_commit(struct cs_store_log *log, uint64_t group_id,
                                  const struct cs_raft_snapshot_meta *meta);
 void cs_store_log_snapshot_unstage(struct cs_store_log *log, uint64_t group_id);
+void cs_store_log_snapshot_reap(struct cs_store_log *log, uint64_t group_id);
 
 /* Everything a group restarts from, owned until cs_store_log_restore_free. */
 struct cs_store_log_restore {

@@ -20,17 +20,27 @@ void log_init(struct raft_log *log, uint64_t snap_index, uint64_t snap_term)
     CS_ASSERT(log_last_index(log) == snap_index); /* (terms may pass indexes: failed elections) */
 }
 
+void raft_release(const struct raft_log *log, void *p)
+{
+    if (p == NULL) return;
+    if (log->release)
+        log->release(log->release_ctx, p);
+    else
+        free(p);
+}
+
 static void log_free_range(struct raft_log *log, size_t from, size_t to)
 {
     CS_ASSERT(from <= to && to <= log->len);
     for (size_t k = from; k < to; k++) {
-        free((void *)(uintptr_t)log->entries[k].data); /* the log owns it */
+        raft_release(log, (void *)(uintptr_t)log->entries[k].data); /* the log owns it */
         log->entries[k].data = NULL;
     }
 }
 
 void log_free(struct raft_log *log)
 {
+    log->release = NULL; /* the node is going: its bytes are freed here */
     log_free_range(log, 0, log->len);
     free(log->entries);
     memset(log, 0, sizeof *log);

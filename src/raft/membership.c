@@ -257,7 +257,7 @@ int cs_raft_compact_take(struct cs_raft *r, uint64_t index, void *data, size_t l
     struct cs_raft_snapshot_meta meta;
     int rc = cs_raft_snapshot_meta_at(r, index, &meta);
     if (rc != 0) return rc;
-    free(r->snap_data);
+    raft_release(&r->log, r->snap_data);
     r->snap_data = data;
     r->snap_data_len = len;
     r->snap_meta = meta;

@@ -127,6 +127,8 @@ int cs_raft_new(const struct cs_raft_config *config, const struct cs_raft_restor
         r->snap_data_len = s->data_len;
     }
     log_init(&r->log, s->meta.index, s->meta.term);
+    r->log.release = config->release;
+    r->log.release_ctx = config->release_ctx;
     for (size_t k = 0; k < restore->entries_len; k++) {
         const struct cs_raft_entry *e = &restore->entries[k];
         if (log_append(&r->log, e->term, e->type, e->data, e->data_len)) goto nomem;

@@ -22,7 +22,12 @@ struct raft_log {
     uint64_t snap_index;
     uint64_t snap_term;
     uint64_t stable; /* entries up to here are durable (acknowledged by advance) */
+    void (*release)(void *ctx, void *p); /* NULL: free() (struct cs_raft_config) */
+    void *release_ctx;
 };
+
+/* raft_release: hand bytes the node no longer needs to the driver's release, or free them. */
+void raft_release(const struct raft_log *log, void *p);
 
 void log_init(struct raft_log *log, uint64_t snap_index, uint64_t snap_term);
 void log_free(struct raft_log *log);

@@ -351,7 +351,7 @@ static void replication_install(struct cs_raft *r)
     struct cs_raft_snapshot_meta *meta = &r->recv_meta;
     uint64_t have = 0;
     if (meta->index <= r->commit) return; /* old news */
-    free(r->snap_data);
+    raft_release(&r->log, r->snap_data);
     r->snap_data = r->recv_data;
     r->snap_data_len = r->recv_len;
     r->snap_meta = *meta;

@@ -229,6 +229,30 @@ void srv_metrics_error(const char *code);
 void srv_metrics_render(struct cs_buf *out, const struct cs_raft_status *st,
                         const struct srv_node_counters *k);
 
+/* ---- freeing off the loop (reclaim.c) --------------------------------------- */
+
+#define SRV_RECLAIM_PTRS_MAX (1u << 22) /* pointers waiting for a worker; past it: freed at once   \
+                                         */
+
+struct srv_reclaim {
+    uv_loop_t *loop;
+    void **ptrs; /* released, not yet handed to a worker */
+    size_t len, cap;
+    uint32_t jobs; /* batches a worker has not finished */
+};
+
+void srv_reclaim_init(struct srv_reclaim *rc, uv_loop_t *loop);
+/* srv_reclaim_release: the release hook (ctx = the srv_reclaim): remember p for freeing. */
+void srv_reclaim_release(void *ctx, void *p);
+/*
+ * srv_reclaim_flush: free what was released, and delete the snapshot file a
+ * commit replaced (cs_store_log_snapshot_reap) if reap_log, on a worker
+ * thread. reap_log must stay open until the job is done (jobs == 0).
+ */
+void srv_reclaim_flush(struct srv_reclaim *rc, struct cs_store_log *reap_log, uint64_t reap_group);
+/* srv_reclaim_drain: free what waits, here and now. */
+void srv_reclaim_drain(struct srv_reclaim *rc);
+
 /* ---- background snapshots (snapshot.c) -------------------------------------- */
 
 struct srv_snapshot_job;

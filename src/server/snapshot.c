@@ -18,6 +18,7 @@
  * pages the parent writes while the child runs are copied, so a snapshot
  * under heavy writes costs up to one more copy of the map.
  */
+#define _GNU_SOURCE /* close_range */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -60,6 +61,11 @@ static void snap_child(struct cs_store_log *log, uint64_t group_id,
                        const struct cs_raft_snapshot_meta *meta, const struct cs_kv *kv,
                        pid_t parent, int status_fd)
 {
+    /* Hold nothing of the parent's but the status pipe: an inherited listening
+     * socket would keep a restarted node from binding its port while a killed
+     * parent's child is still exiting. */
+    if (status_fd > 3) close_range(3, (unsigned)status_fd - 1, 0);
+    close_range((unsigned)status_fd + 1, ~0u, 0);
     /* Die with the parent: a restarted node must not find us writing. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(1);
     struct cs_buf buf;

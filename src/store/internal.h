@@ -100,7 +100,8 @@ struct log_backend;
 int store_log_lmdb_open(struct cs_store *store, struct log_groups *groups,
                         struct log_backend **out);
 int store_wal_open(const char *dir, uint64_t segment_bytes, uint64_t cache_bytes_max,
-                   struct log_groups *groups, struct log_backend **out);
+                   struct log_groups *groups, void (*release)(void *ctx, void *p),
+                   void *release_ctx, struct log_backend **out);
 
 /*
  * store_wal_replay_image: recovery of one segment image from memory into groups,
@@ -135,6 +136,7 @@ struct log_backend_ops {
     int (*snapshot_commit)(struct log_backend *b, struct log_group *g,
                            const struct cs_raft_snapshot_meta *meta);
     void (*snapshot_unstage)(struct log_backend *b, uint64_t group_id);
+    void (*snapshot_reap)(struct log_backend *b, uint64_t group_id);
     int (*sync)(struct log_backend *b);
     struct cs_store_txn *(*txn)(struct log_backend *b, int *rc);
 };

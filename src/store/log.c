@@ -165,7 +165,8 @@ int cs_store_log_open(const struct cs_store_log_options *options, struct cs_stor
             seg > CS_STORE_LOG_SEGMENT_BYTES_MAX || cache > CS_STORE_LOG_CACHE_BYTES_MAX)
             rc = CS_EINVAL;
         else
-            rc = store_wal_open(options->dir, seg, cache, &log->groups, &log->backend);
+            rc = store_wal_open(options->dir, seg, cache, &log->groups, options->release,
+                                options->release_ctx, &log->backend);
         break;
     }
     default:
@@ -373,6 +374,11 @@ int cs_store_log_snapshot_commit(struct cs_store_log *log, uint64_t group_id,
     if (rc != 0) return rc;
     log_snapshot_took(g, meta);
     return 0;
+}
+
+void cs_store_log_snapshot_reap(struct cs_store_log *log, uint64_t group_id)
+{
+    if (log->backend->ops->snapshot_reap) log->backend->ops->snapshot_reap(log->backend, group_id);
 }
 
 void cs_store_log_snapshot_unstage(struct cs_store_log *log, uint64_t group_id)

@@ -42,11 +42,23 @@ static void tmpdir_free(void)
     CS_CHECK(nftw(dir_, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
 }
 
+/* The release hook the next opens use (NULL: free), and what it was given. */
+static void (*wal_release)(void *ctx, void *p);
+static size_t wal_released;
+
+static void count_and_free(void *ctx, void *p)
+{
+    (*(size_t *)ctx)++;
+    free(p);
+}
+
 static int wal_open_rc(const char *dir, struct cs_store_log **log)
 {
     struct cs_store_log_options o = {.backend = CS_STORE_LOG_BACKEND_WAL,
                                      .dir = dir,
-                                     .segment_bytes = CS_STORE_LOG_SEGMENT_BYTES_MIN};
+                                     .segment_bytes = CS_STORE_LOG_SEGMENT_BYTES_MIN,
+                                     .release = wal_release,
+                                     .release_ctx = &wal_released};
     return cs_store_log_open(&o, log);
 }
 
@@ -404,9 +416,17 @@ CS_TEST(staged_snapshot_from_a_child)
     check_log(log, 2, 1, 30);
     CS_CHECK_RC(cs_store_log_snapshot_staged_load(log, 2, &got), CS_ENOTFOUND);
 
-    /* Staged again, committed: the snapshot and its compaction hold across a reopen. */
+    /* Staged again, committed: the snapshot and its compaction hold across a reopen.
+     * The 12 cached entries it compacts go to the owner's release hook. */
+    cs_store_log_close(log);
+    wal_release = count_and_free;
+    wal_released = 0;
+    log = wal_open_ok(dir);
+    CS_CHECK_EQ(wal_released, 0); /* recovery frees its own */
     CS_CHECK_OK(cs_store_log_snapshot_stage(log, 2, &s));
     CS_CHECK_OK(cs_store_log_snapshot_commit(log, 2, &s.meta));
+    CS_CHECK_EQ(wal_released, 12);
+    wal_release = NULL;
     CS_CHECK_OK(cs_store_log_sync(log));
     CS_CHECK(access(stage, F_OK) != 0);
     cs_store_log_close(log);
@@ -425,8 +445,32 @@ CS_TEST(staged_snapshot_from_a_child)
     CS_CHECK_OK(cs_store_log_snapshot_save(log, 2, &newer));
     CS_CHECK_RC(cs_store_log_snapshot_commit(log, 2, &old.meta), CS_ERANGE);
     CS_CHECK(access(stage, F_OK) != 0);
+    /* A committed one keeps the snapshot it replaced under a second name until reaped. */
+    char old_path[128];
+    snprintf(old_path, sizeof old_path, "%s/snap-%016llx.old", dir, 2ull);
+    struct cs_raft_snapshot newest = {
+        .meta = {.index = 25, .term = 1}, .data_len = 3, .data = (const uint8_t *)"nxt"};
+    CS_CHECK_OK(cs_store_log_snapshot_stage(log, 2, &newest));
+    CS_CHECK_OK(cs_store_log_snapshot_commit(log, 2, &newest.meta));
+    size_t old_len = 0;
+    uint8_t *old_bytes = file_read(old_path, &old_len);
+    CS_CHECK(old_len >= 3 && memcmp(old_bytes + old_len - 3, "new", 3) == 0);
+    free(old_bytes);
+    cs_store_log_snapshot_reap(log, 2);
+    CS_CHECK(access(old_path, F_OK) != 0);
+    CS_CHECK_OK(cs_store_log_snapshot_stage(
+        log, 2,
+        &(struct cs_raft_snapshot){
+            .meta = {.index = 28, .term = 1}, .data_len = 3, .data = (const uint8_t *)"end"}));
+    CS_CHECK_OK(cs_store_log_snapshot_commit(
+        log, 2, &(struct cs_raft_snapshot_meta){.index = 28, .term = 1}));
+    CS_CHECK(access(old_path, F_OK) == 0);
+    cs_store_log_close(log);
+    log = wal_open_ok(dir); /* not reaped: the open deletes it */
+    CS_CHECK(access(old_path, F_OK) != 0);
     CS_CHECK_OK(cs_store_log_snapshot_load(log, 2, &got));
-    CS_CHECK(got.meta.index == 20 && memcmp(got.data, "new", 3) == 0);
+    CS_CHECK(got.meta.index == 28 && memcmp(got.data, "end", 3) == 0);
+    check_log(log, 2, 29, 30);
     cs_store_log_snapshot_free(&got);
     CS_CHECK_RC(cs_store_log_snapshot_stage(log, 2, &(struct cs_raft_snapshot){0}), CS_ERANGE);
     cs_store_log_close(log);
