@@ -29,6 +29,9 @@ static bool check_map(const struct cs_kv *kv)
         const struct kv_item *it = m->slots[k];
         if (!it) continue;
         if (!check_item(kv, it)) return false;
+        /* The hash kept beside the slot is the key's (its low bits name the home). */
+        if (((size_t)m->hashes[k] & (m->cap - 1)) != map_home(m, it->bytes, it->key_len))
+            return false;
         len++;
         bytes += it->key_len + it->value_len;
         timed += it->expire_at_ms != 0;

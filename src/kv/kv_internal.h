@@ -63,6 +63,7 @@ bool expiry_before(const struct kv_item *a, const struct kv_item *b);
 /* Open addressing, linear probing, power-of-two capacity, backward-shift delete. */
 struct kv_map {
     struct kv_item **slots;
+    uint64_t *hashes; /* each slot's key hash, beside it: probes compare hashes first */
     size_t cap;
     size_t len;
     size_t bytes; /* key + value bytes held */

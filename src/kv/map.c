@@ -20,7 +20,14 @@ static uint64_t map_hash(const uint8_t *key, size_t len)
         h ^= key[k];
         h *= 0x100000001b3ull;
     }
-    return h ^ (h >> 29);
+    /* FNV-1a leaves similar keys ("key:000000012345") close in the low bits the
+     * table indexes by; a full 64-bit mix (murmur3's finalizer) spreads them.
+     * With h ^ (h >> 29) alone, probing was a quarter of a node's time at 100k keys. */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
 }
 
 void map_init(struct kv_map *m)
@@ -33,6 +40,7 @@ void map_free(struct kv_map *m)
     for (size_t k = 0; k < m->cap; k++)
         free(m->slots[k]);
     free(m->slots);
+    free(m->hashes);
     expiry_free(&m->expiry);
     memset(m, 0, sizeof *m);
 }
@@ -50,13 +58,21 @@ static bool map_item_is(const struct kv_item *it, const uint8_t *key, size_t key
     return it->key_len == key_len && memcmp(it->bytes, key, key_len) == 0;
 }
 
-static size_t map_slot(const struct kv_map *m, const uint8_t *key, size_t key_len)
+/* The slot holding key (hash h), or the empty slot ending its probe run. Each
+ * slot's hash is kept beside it, so a probe touches an item (a cache miss in
+ * a large map) only when the whole hash matches. */
+static size_t map_slot_h(const struct kv_map *m, uint64_t h, const uint8_t *key, size_t key_len)
 {
     CS_ASSERT(m->cap > 0 && (m->cap & (m->cap - 1)) == 0);
-    size_t i = map_home(m, key, key_len);
-    while (m->slots[i] && !map_item_is(m->slots[i], key, key_len))
+    size_t i = (size_t)h & (m->cap - 1);
+    while (m->slots[i] && (m->hashes[i] != h || !map_item_is(m->slots[i], key, key_len)))
         i = (i + 1) & (m->cap - 1);
     return i;
+}
+
+static size_t map_slot(const struct kv_map *m, const uint8_t *key, size_t key_len)
+{
+    return map_slot_h(m, map_hash(key, key_len), key, key_len);
 }
 
 size_t map_home(const struct kv_map *m, const uint8_t *key, size_t key_len)
@@ -75,18 +91,29 @@ static int map_grow(struct kv_map *m)
 {
     size_t cap = m->cap ? m->cap * 2 : 16;
     struct kv_item **old = m->slots;
+    uint64_t *old_hashes = m->hashes;
     size_t old_cap = m->cap;
-    m->slots = calloc(cap, sizeof *m->slots);
-    if (!m->slots) {
-        m->slots = old;
+    struct kv_item **slots = calloc(cap, sizeof *slots);
+    uint64_t *hashes = calloc(cap, sizeof *hashes);
+    if (!slots || !hashes) {
+        free(slots);
+        free(hashes);
         return CS_ENOMEM;
     }
+    m->slots = slots;
+    m->hashes = hashes;
     m->cap = cap;
     for (size_t k = 0; k < old_cap; k++) {
         struct kv_item *it = old[k];
-        if (it) m->slots[map_slot(m, it->bytes, it->key_len)] = it;
+        if (!it) continue;
+        size_t i = (size_t)old_hashes[k] & (cap - 1);
+        while (m->slots[i])
+            i = (i + 1) & (cap - 1);
+        m->slots[i] = it;
+        m->hashes[i] = old_hashes[k];
     }
     free(old);
+    free(old_hashes);
     return 0;
 }
 
@@ -118,11 +145,13 @@ int map_set(struct kv_map *m, const uint8_t *key, size_t key_len, const uint8_t 
     it->value_len = (uint32_t)value_len;
     memcpy(it->bytes, key, key_len);
     if (value_len) memcpy(it->bytes + key_len, value, value_len);
-    size_t i = map_slot(m, key, key_len);
+    uint64_t h = map_hash(key, key_len);
+    size_t i = map_slot_h(m, h, key, key_len);
     CS_ASSERT(m->slots[i] == old);
     if (old && old->expiry_slot) expiry_replace(&m->expiry, old, it);
     free(old);
     m->slots[i] = it;
+    m->hashes[i] = h;
     if (!old) m->len++;
     m->bytes = bytes;
     expiry_set(&m->expiry, it, expire_at_ms);
@@ -153,11 +182,13 @@ static void map_del_at(struct kv_map *m, size_t i)
     size_t hole = i;
     for (size_t j = (i + 1) & (m->cap - 1); m->slots[j]; j = (j + 1) & (m->cap - 1)) {
         struct kv_item *x = m->slots[j];
-        size_t home = map_home(m, x->bytes, x->key_len);
+        size_t home = (size_t)m->hashes[j] & (m->cap - 1);
+        CS_DEBUG_ASSERT(home == map_home(m, x->bytes, x->key_len));
         /* x may move to the hole if its home is not in (hole, j], cyclically. */
         bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
         if (stays) continue;
         m->slots[hole] = x;
+        m->hashes[hole] = m->hashes[j];
         m->slots[j] = NULL;
         hole = j;
     }
