@@ -820,6 +820,20 @@ static void node_expire(struct srv_node *n, uint64_t now_ms)
     }
 }
 
+/* As the leader, propose one small op of the node's own (no client, no
+ * session): 0 and its index, or the codec's or cs_raft_propose's code. */
+static int node_propose_op(struct srv_node *n, const struct cs_kv_op *op, uint64_t *index)
+{
+    CS_ASSERT(op->key_len <= 64 && op->value_len <= SRV_HOST_BYTES_MAX + 8);
+    struct cs_kv_command cmd = {.now_ms = srv_wall_ms(), .ops_len = 1};
+    cmd.ops[0] = *op;
+    uint8_t mem[256];
+    struct cs_buf b;
+    cs_buf_init_fixed(&b, mem, sizeof mem);
+    int rc = cs_kv_command_encode(&cmd, &b);
+    return rc == 0 ? cs_raft_propose(n->raft, b.data, b.len, index) : rc;
+}
+
 /* The leader removes expired keys by proposing a PURGE (keys expire by the
  * clock the log carries, so every replica removes the same ones at the same
  * point); until then reads and writes already treat them as absent. */
@@ -831,15 +845,9 @@ static void node_maybe_purge(struct srv_node *n)
     struct cs_raft_status st;
     cs_raft_status(n->raft, &st);
     if (st.role != CS_RAFT_LEADER) return;
-    struct cs_kv_command cmd = {.now_ms = now_ms, .ops_len = 1};
-    cmd.ops[0].type = CS_KV_PURGE;
-    uint8_t mem[64];
-    struct cs_buf b;
-    cs_buf_init_fixed(&b, mem, sizeof mem);
+    struct cs_kv_op purge = {.type = CS_KV_PURGE};
     uint64_t index;
-    int rc = cs_kv_command_encode(&cmd, &b);
-    if (rc == 0) rc = cs_raft_propose(n->raft, b.data, b.len, &index);
-    if (rc == 0) n->purges++;
+    if (node_propose_op(n, &purge, &index) == 0) n->purges++;
 }
 
 static void node_on_tick(uv_timer_t *t)
@@ -883,6 +891,20 @@ static bool node_copy_read(struct node_read *r, const struct cs_kv_command *cmd)
     return true;
 }
 
+/* Fill the free read slot r with a copy of cmd for o; false (o answered) without memory. */
+static bool node_read_claim(struct srv_node *n, struct node_read *r,
+                            const struct cs_kv_command *cmd, const struct node_origin *o)
+{
+    CS_ASSERT(!r->used);
+    if (!node_copy_read(r, cmd)) {
+        node_fail(n, o, "ERR", "out of memory");
+        return false;
+    }
+    r->used = true;
+    r->origin = *o;
+    return true;
+}
+
 /* As the leader: propose a write or start a ReadIndex read for o. */
 static void node_lead(struct srv_node *n, const struct cs_kv_command *cmd, bool is_read,
                       const struct node_origin *o)
@@ -893,12 +915,7 @@ static void node_lead(struct srv_node *n, const struct cs_kv_command *cmd, bool 
             node_fail(n, o, "TRYAGAIN", "too many reads in flight");
             return;
         }
-        if (!node_copy_read(r, cmd)) {
-            node_fail(n, o, "ERR", "out of memory");
-            return;
-        }
-        r->used = true;
-        r->origin = *o;
+        if (!node_read_claim(n, r, cmd, o)) return;
         CS_ASSERT(n->gather_len < SRV_PENDING_READS_MAX); /* each used slot gathers once */
         n->gather[n->gather_len++] = (uint32_t)(o->req_id % SRV_PENDING_READS_MAX);
         return;
@@ -987,12 +1004,7 @@ static void node_session_read(struct srv_node *n, const struct cs_kv_command *cm
         node_route(n, cmd, SRV_READ_LINEARIZABLE, 0, o);
         return;
     }
-    if (!node_copy_read(r, cmd)) {
-        node_fail(n, o, "ERR", "out of memory");
-        return;
-    }
-    r->used = true;
-    r->origin = *o;
+    if (!node_read_claim(n, r, cmd, o)) return;
     if (min_index <= node_applied(n)) {
         n->session_local++;
         node_read_serve(n, r);
@@ -1098,18 +1110,13 @@ void srv_node_admin(struct srv_node *n, enum srv_admin op, uint64_t id,
         /* The address goes in the log first, so every member can reach the new one
          * once it applies the configuration that names it. */
         char key[64], text[SRV_HOST_BYTES_MAX + 8];
-        struct cs_kv_command cmd = {.now_ms = srv_wall_ms(), .ops_len = 1};
-        cmd.ops[0] = (struct cs_kv_op){.type = CS_KV_SET,
-                                       .key = (const uint8_t *)key,
-                                       .key_len = (uint32_t)node_peer_key(id, key)};
         int text_len = snprintf(text, sizeof text, "%s:%u", addr->host, addr->port);
-        cmd.ops[0].value = (const uint8_t *)text;
-        cmd.ops[0].value_len = (uint32_t)text_len;
-        struct cs_buf b;
-        cs_buf_init(&b, CS_KV_COMMAND_BYTES_MAX);
-        rc = cs_kv_command_encode(&cmd, &b);
-        if (rc == 0) rc = cs_raft_propose(n->raft, b.data, b.len, &index);
-        cs_buf_free(&b);
+        struct cs_kv_op set = {.type = CS_KV_SET,
+                               .key = (const uint8_t *)key,
+                               .key_len = (uint32_t)node_peer_key(id, key),
+                               .value = (const uint8_t *)text,
+                               .value_len = (uint32_t)text_len};
+        rc = node_propose_op(n, &set, &index);
         if (rc == 0) rc = srv_peers_set(n->peers, addr);
         if (rc == 0) rc = cs_raft_propose_conf(n->raft, CS_RAFT_ADD_LEARNER, id, &index);
         break;
@@ -1121,16 +1128,11 @@ void srv_node_admin(struct srv_node *n, enum srv_admin op, uint64_t id,
         rc = cs_raft_propose_conf(n->raft, CS_RAFT_REMOVE, id, &index);
         /* Its address goes too (best effort: a stale one is only never dialled). */
         char key[64];
-        struct cs_kv_command cmd = {.now_ms = srv_wall_ms(), .ops_len = 1};
-        cmd.ops[0] = (struct cs_kv_op){.type = CS_KV_DEL,
-                                       .key = (const uint8_t *)key,
-                                       .key_len = (uint32_t)node_peer_key(id, key)};
-        uint8_t mem[128];
-        struct cs_buf b;
-        cs_buf_init_fixed(&b, mem, sizeof mem);
+        struct cs_kv_op del = {.type = CS_KV_DEL,
+                               .key = (const uint8_t *)key,
+                               .key_len = (uint32_t)node_peer_key(id, key)};
         uint64_t del_index;
-        if (rc == 0 && cs_kv_command_encode(&cmd, &b) == 0)
-            (void)cs_raft_propose(n->raft, b.data, b.len, &del_index);
+        if (rc == 0) (void)node_propose_op(n, &del, &del_index);
         break;
     }
     case SRV_ADMIN_TRANSFER:

@@ -7,13 +7,8 @@
 # MULTI/EXEC through python3-redis on one node and on a follower.
 # Garbage and an oversized bulk length on the RESP port: -ERR protocol error,
 # the connection closes, the server stays up. Every wait is bounded.
-set -u
-: "${CS_BIN:?}"
-BIN=""
-for c in "$CS_BIN/consistd" "$CS_BIN/bin/consistd"; do [ -x "$c" ] && BIN=$c && break; done
-[ -n "$BIN" ] || { echo "FAIL: consistd not found under $CS_BIN"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 command -v redis-cli >/dev/null || { echo "FAIL: redis-cli missing"; exit 1; }
-PY=/usr/bin/python3
 dir=$(mktemp -d)
 pids=()
 cleanup() {

@@ -5,13 +5,8 @@
 # write that was acknowledged (+OK) is read back afterwards from both
 # survivors. A write that got an error other than -TRYAGAIN (NOQUORUM, a
 # dropped connection) is indeterminate and is not required either way.
-set -u
-: "${CS_BIN:?}"
-BIN=""
-for c in "$CS_BIN/consistd" "$CS_BIN/bin/consistd"; do [ -x "$c" ] && BIN=$c && break; done
-[ -n "$BIN" ] || { echo "FAIL: consistd not found under $CS_BIN"; exit 1; }
-PY=/usr/bin/python3
-$PY -c 'import redis' 2>/dev/null || { echo "FAIL: python3-redis missing for $PY"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+need_python_redis
 dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; [ -n "${CS_KEEP:-}" ] && echo "kept $dir" || rm -rf "$dir"; }

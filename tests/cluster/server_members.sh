@@ -9,13 +9,8 @@
 # learner and catches up by snapshot (snapshot-every 16): its own state holds
 # every acknowledged write. Errors: a command to a follower names the leader,
 # adding a member twice, promoting a stranger, a bad address, reserved keys.
-set -u
-: "${CS_BIN:?}"
-BIN=""
-for c in "$CS_BIN/consistd" "$CS_BIN/bin/consistd"; do [ -x "$c" ] && BIN=$c && break; done
-[ -n "$BIN" ] || { echo "FAIL: consistd not found under $CS_BIN"; exit 1; }
-PY=/usr/bin/python3
-$PY -c 'import redis' 2>/dev/null || { echo "FAIL: python3-redis missing for $PY"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+need_python_redis
 dir=$(mktemp -d)
 declare -A pids
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done

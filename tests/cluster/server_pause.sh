@@ -5,11 +5,7 @@
 # fail with -TRYAGAIN/-NOQUORUM while the old leader learns it was deposed,
 # then must return the new value). The old leader's reads go through ReadIndex,
 # which needs a majority to confirm it still leads; the two others no longer do.
-set -u
-: "${CS_BIN:?}"
-BIN=""
-for c in "$CS_BIN/consistd" "$CS_BIN/bin/consistd"; do [ -x "$c" ] && BIN=$c && break; done
-[ -n "$BIN" ] || { echo "FAIL: consistd not found under $CS_BIN"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 dir=$(mktemp -d)
 pids=()
 cleanup() {

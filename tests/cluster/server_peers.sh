@@ -4,11 +4,7 @@
 # refuses the other's hello, neither counts a connected peer, and with two
 # voters and no link no leader can be elected. Then the same two nodes with
 # one cluster id connect and elect a leader. Every wait is bounded.
-set -u
-: "${CS_BIN:?}"
-BIN=""
-for c in "$CS_BIN/consistd" "$CS_BIN/bin/consistd"; do [ -x "$c" ] && BIN=$c && break; done
-[ -n "$BIN" ] || { echo "FAIL: consistd not found under $CS_BIN"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$dir"; }

@@ -8,13 +8,8 @@
 # noise, an oversized multibulk count and head. Every node must stay up, the
 # leader keep its place, the client see no error, and every write it made be
 # on every node afterwards.
-set -u
-: "${CS_BIN:?}"
-BIN=""
-for c in "$CS_BIN/consistd" "$CS_BIN/bin/consistd"; do [ -x "$c" ] && BIN=$c && break; done
-[ -n "$BIN" ] || { echo "FAIL: consistd not found under $CS_BIN"; exit 1; }
-PY=/usr/bin/python3
-$PY -c 'import redis' 2>/dev/null || { echo "FAIL: python3-redis missing for $PY"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+need_python_redis
 dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done

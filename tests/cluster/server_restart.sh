@@ -10,11 +10,7 @@
 # listening sockets while it dies, is now closed off (the child keeps no
 # descriptor but its status pipe), but this test passes with and without
 # that change: the race did not reproduce here.
-set -u
-: "${CS_BIN:?}"
-BIN=""
-for c in "$CS_BIN/consistd" "$CS_BIN/bin/consistd"; do [ -x "$c" ] && BIN=$c && break; done
-[ -n "$BIN" ] || { echo "FAIL: consistd not found under $CS_BIN"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 command -v redis-benchmark >/dev/null || { echo "FAIL: redis-benchmark missing"; exit 1; }
 dir=$(mktemp -d)
 pid=""

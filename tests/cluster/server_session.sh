@@ -13,13 +13,8 @@
 #   read there cannot be served.
 # - HTTP: ttl_ms and the session token on /v1/kv.
 # - kill -9 and restart of every node: TTLs survive.
-set -u
-: "${CS_BIN:?}"
-BIN=""
-for c in "$CS_BIN/consistd" "$CS_BIN/bin/consistd"; do [ -x "$c" ] && BIN=$c && break; done
-[ -n "$BIN" ] || { echo "FAIL: consistd not found under $CS_BIN"; exit 1; }
-PY=/usr/bin/python3
-$PY -c 'import redis' 2>/dev/null || { echo "FAIL: python3-redis missing for $PY"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+need_python_redis
 command -v curl >/dev/null || { echo "FAIL: curl missing"; exit 1; }
 dir=$(mktemp -d)
 declare -A pids

@@ -17,50 +17,8 @@
 #include <string.h>
 
 #include "consist/kv.h"
+#include "kv_fixture.h"
 #include "testlib.h"
-
-struct fixture {
-    struct cs_kv *kv;
-    uint64_t index;
-    uint64_t now_ms; /* stamped on every command */
-    bool unchecked;  /* skip the invariant walk: a planted bug's run checks for itself */
-    struct cs_buf reply_bytes;
-    struct cs_kv_reply reply;
-};
-
-static void setup(struct fixture *f)
-{
-    memset(f, 0, sizeof *f);
-    CS_CHECK_OK(cs_kv_new(&f->kv));
-    cs_buf_init(&f->reply_bytes, CS_KV_REPLY_BYTES_MAX);
-    f->now_ms = 1000;
-}
-
-static void teardown(struct fixture *f)
-{
-    cs_buf_free(&f->reply_bytes);
-    cs_kv_free(f->kv);
-}
-
-static struct cs_kv_op op(uint8_t type, const char *key)
-{
-    struct cs_kv_op o;
-    memset(&o, 0, sizeof o);
-    o.type = type;
-    o.key = (const uint8_t *)key;
-    o.key_len = key ? (uint32_t)strlen(key) : 0;
-    return o;
-}
-
-static struct cs_kv_op set(const char *key, const char *value, uint8_t flags, uint64_t at_ms)
-{
-    struct cs_kv_op o = op(CS_KV_SET, key);
-    o.value = (const uint8_t *)value;
-    o.value_len = (uint32_t)strlen(value);
-    o.flags = flags;
-    o.expire_at_ms = at_ms;
-    return o;
-}
 
 static struct cs_kv_op expire(const char *key, uint64_t at_ms)
 {
@@ -68,31 +26,6 @@ static struct cs_kv_op expire(const char *key, uint64_t at_ms)
     o.expire_at_ms = at_ms;
     o.flags = at_ms ? 0 : CS_KV_EXPIRE_PERSIST;
     return o;
-}
-
-static int apply(struct fixture *f, const struct cs_kv_op *ops, uint32_t n)
-{
-    static struct cs_kv_command cmd;
-    memset(&cmd, 0, sizeof cmd);
-    cmd.now_ms = f->now_ms;
-    cmd.ops_len = n;
-    memcpy(cmd.ops, ops, n * sizeof ops[0]);
-    struct cs_buf enc;
-    cs_buf_init(&enc, CS_KV_COMMAND_BYTES_MAX);
-    CS_CHECK_OK(cs_kv_command_encode(&cmd, &enc));
-    cs_buf_reset(&f->reply_bytes);
-    CS_CHECK_OK(cs_kv_apply(f->kv, ++f->index, enc.data, enc.len, &f->reply_bytes));
-    cs_buf_free(&enc);
-    CS_CHECK_OK(cs_kv_reply_decode(f->reply_bytes.data, f->reply_bytes.len, &f->reply));
-    if (!f->unchecked) CS_CHECK_OK(cs_kv_check(f->kv));
-    return f->reply.rc;
-}
-
-static const struct cs_kv_result *one(struct fixture *f, struct cs_kv_op o)
-{
-    CS_CHECK_OK(apply(f, &o, 1));
-    CS_CHECK_EQ(f->reply.results_len, 1);
-    return &f->reply.results[0];
 }
 
 static bool live(const struct fixture *f, const char *key, uint64_t now_ms)
