@@ -231,8 +231,9 @@ void srv_metrics_render(struct cs_buf *out, const struct cs_raft_status *st,
 
 /* ---- freeing off the loop (reclaim.c) --------------------------------------- */
 
-#define SRV_RECLAIM_PTRS_MAX (1u << 22) /* pointers waiting for a worker; past it: freed at once   \
-                                         */
+#define SRV_RECLAIM_PTRS_MAX                                                                       \
+    (1u << 22) /* pointers waiting for a worker; past it: freed at once                            \
+                */
 
 struct srv_reclaim {
     uv_loop_t *loop;
