@@ -201,18 +201,6 @@ static void http_on_done(void *ctx, uint64_t req_id, const struct srv_result *re
     http_mark_dirty(c); /* sent after the turn's Ready batches, by srv_http_flush */
 }
 
-static int http_parse_u64(const uint8_t *p, size_t len, uint64_t *out)
-{
-    if (len == 0 || len > 19 || (p[0] == '0' && len > 1)) return -1;
-    uint64_t v = 0;
-    for (size_t k = 0; k < len; k++) {
-        if (p[k] < '0' || p[k] > '9') return -1;
-        v = v * 10 + (uint64_t)(p[k] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
 static void http_kv(struct http_conn *c, const struct cs_http_request *req)
 {
     const uint8_t *key = req->path + strlen(HTTP_KV_PREFIX);
@@ -257,7 +245,7 @@ static void http_kv(struct http_conn *c, const struct cs_http_request *req)
     const struct cs_http_param *ttl = cs_http_request_param(req, "ttl_ms");
     if (ttl) {
         uint64_t ms = 0;
-        if (cmd.ops[0].type != CS_KV_SET || http_parse_u64(ttl->value, ttl->value_len, &ms) != 0 ||
+        if (cmd.ops[0].type != CS_KV_SET || srv_parse_u64(ttl->value, ttl->value_len, &ms) != 0 ||
             ms == 0 || ms > HTTP_TTL_MS_MAX) {
             return http_error(c, 400, "ttl_ms: a PUT's time to live, 1..2^40 ms");
         }

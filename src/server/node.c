@@ -1350,30 +1350,6 @@ uint64_t srv_node_dbsize(struct srv_node *n)
     return keys >= reserved ? keys - reserved : 0;
 }
 
-size_t srv_token_format(char out[SRV_TOKEN_BYTES_MAX], uint64_t index)
-{
-    int len = snprintf(out, SRV_TOKEN_BYTES_MAX, SRV_TOKEN_PREFIX "%" PRIu64, index);
-    CS_ASSERT(len > 0 && len < SRV_TOKEN_BYTES_MAX);
-    return (size_t)len;
-}
-
-int srv_token_parse(const uint8_t *text, size_t len, uint64_t *index)
-{
-    size_t plen = strlen(SRV_TOKEN_PREFIX);
-    if (len <= plen || len > plen + 20 || memcmp(text, SRV_TOKEN_PREFIX, plen) != 0)
-        return CS_EPARSE;
-    if (text[plen] == '0' && len > plen + 1) return CS_EPARSE;
-    uint64_t v = 0;
-    for (size_t k = plen; k < len; k++) {
-        if (text[k] < '0' || text[k] > '9') return CS_EPARSE;
-        uint64_t d = (uint64_t)(text[k] - '0');
-        if (v > (UINT64_MAX - d) / 10) return CS_EPARSE;
-        v = v * 10 + d;
-    }
-    *index = v;
-    return 0;
-}
-
 uint64_t srv_wall_ms(void)
 {
     /* Read once per loop iteration: expiry is judged in ms, and at 400k commands a

@@ -136,6 +136,9 @@ void srv_node_close(struct srv_node *n);
 #define SRV_TOKEN_BYTES_MAX 32
 size_t srv_token_format(char out[SRV_TOKEN_BYTES_MAX], uint64_t index);
 int srv_token_parse(const uint8_t *text, size_t len, uint64_t *index);
+/* srv_parse_u64: decimal digits, no sign, no leading zero, fitting 64 bits
+ * (token.c). 0 and *out, or CS_EPARSE. */
+int srv_parse_u64(const uint8_t *text, size_t len, uint64_t *out);
 typedef void (*srv_done_fn)(void *ctx, uint64_t req_id, const struct srv_result *res);
 void srv_node_submit(struct srv_node *n, const struct cs_kv_command *cmd, enum srv_read read,
                      uint64_t min_index, uint64_t req_id, srv_done_fn done, void *ctx);
