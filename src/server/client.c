@@ -74,6 +74,7 @@ struct client_conn {
     struct client_multi *multi; /* between MULTI and EXEC/DISCARD */
     struct client_watch *watch; /* WATCHed keys, until EXEC, DISCARD or UNWATCH */
     uint32_t watch_reads;       /* WATCH reads not yet answered: commands wait for them */
+    bool held;                  /* client_process stopped for a WATCH read */
     enum srv_read consistency;  /* of reads: SRV_READ_LINEARIZABLE or SRV_READ_SESSION */
     uint64_t session_index;     /* the log index this connection has seen (its token) */
     bool multi_failed;          /* a command was refused while queueing: EXEC aborts */
@@ -235,8 +236,8 @@ static void client_flush(struct client_conn *c)
         client_kill(c);
         return;
     }
-    /* Room again, or a WATCH answered: take what is buffered. */
-    if (!c->dead && (!c->reading || c->watch_reads == 0)) client_process(c);
+    /* Room again, or the WATCH that held the commands answered: take what is buffered. */
+    if (!c->dead && (!c->reading || (c->held && c->watch_reads == 0))) client_process(c);
 }
 
 static void client_on_drained(void *ctx)
@@ -1317,6 +1318,7 @@ static void client_process(struct client_conn *c)
         if (cmd.argc == 0) break;
         client_dispatch(c, &cmd);
     }
+    c->held = c->watch_reads > 0;
     bool room = c->slots_len < SRV_PIPELINE_MAX && !c->close_after_reply && !c->dead;
     if (room && !c->reading) {
         if (client_read_start(c) == 0) c->reading = true;

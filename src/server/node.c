@@ -509,7 +509,9 @@ static uint64_t node_applied(struct srv_node *n)
     return st.applied > applied ? st.applied : applied;
 }
 
-static void node_read_serve(struct srv_node *n, struct node_read *r)
+/* Answer r from this node's state, which reflects index applied (the caller's node_applied:
+ * the same for every read it serves in one go, since serving applies nothing). */
+static void node_read_serve(struct srv_node *n, struct node_read *r, uint64_t applied)
 {
     static struct cs_kv_reply reply; /* one thread; only results[0..ops_len) are set and read */
     reply.rc = 0;
@@ -530,7 +532,7 @@ static void node_read_serve(struct srv_node *n, struct node_read *r)
         out->value = value ? meta.value : NULL;
         out->value_len = value ? (uint32_t)meta.value_len : 0;
     }
-    struct srv_result res = {.reply = &reply, .index = node_applied(n)};
+    struct srv_result res = {.reply = &reply, .index = applied};
     if (r->origin.done) {
         node_finish(n, &r->origin, &res, NULL, 0);
     } else if (r->origin.peer) {
@@ -552,7 +554,7 @@ static void node_sessions_serve(struct srv_node *n)
         if (r->wait_index <= applied) {
             n->session_waits--;
             n->session_local++;
-            node_read_serve(n, r);
+            node_read_serve(n, r, applied);
         } else if (r->wait_deadline_ms <= now_ms) {
             static struct cs_kv_command cmd; /* too large for a callback's stack */
             cmd = r->cmd;
@@ -602,9 +604,10 @@ static void node_reads_confirm(struct srv_node *n, const struct cs_raft_ready *r
 static void node_reads_serve_ready(struct srv_node *n)
 {
     if (n->batch_first == n->batch_next) return;
-    uint64_t applied = node_applied(n);
     struct cs_raft_status st;
     cs_raft_status(n->raft, &st);
+    uint64_t applied = cs_kv_applied_index(n->kv);
+    if (st.applied > applied) applied = st.applied; /* as node_applied, from st */
     for (uint64_t id = n->batch_first; id < n->batch_next; id++) {
         struct node_read_batch *b = node_batch(n, id);
         bool serve = b->confirmed && b->index <= applied;
@@ -615,7 +618,7 @@ static void node_reads_serve_ready(struct srv_node *n)
             struct node_read *r = node_batch_read(n, b, k);
             if (!r) continue;
             if (serve) {
-                node_read_serve(n, r);
+                node_read_serve(n, r, applied);
             } else {
                 node_fail(n, &r->origin, "TRYAGAIN", "leader changed");
                 node_read_free(r);
@@ -1009,9 +1012,10 @@ static void node_session_read(struct srv_node *n, const struct cs_kv_command *cm
         return;
     }
     if (!node_read_claim(n, r, cmd, o)) return;
-    if (min_index <= node_applied(n)) {
+    uint64_t applied = node_applied(n);
+    if (min_index <= applied) {
         n->session_local++;
-        node_read_serve(n, r);
+        node_read_serve(n, r, applied);
         return;
     }
     r->wait_index = min_index;
