@@ -167,6 +167,10 @@ st, _ = http("GET", "/v1/kv/h1?session=bogus")
 check(st == 400, "HTTP bad token -> 400")
 st, _ = http("PUT", "/v1/kv/h1?ttl_ms=0", b"x")
 check(st == 400, "HTTP ttl_ms=0 -> 400")
+st, _ = http("PUT", "/v1/kv/hmax?ttl_ms=%d" % (1 << 40), b"x")   # HTTP_TTL_MS_MAX: the limit
+check(st == 200 and a.ttl("hmax") > 10**9, "HTTP ttl_ms at HTTP_TTL_MS_MAX (2^40) -> 200")
+st, _ = http("PUT", "/v1/kv/hmax2?ttl_ms=%d" % ((1 << 40) + 1), b"x")
+check(st == 400 and a.get("hmax2") is None, "HTTP ttl_ms one past HTTP_TTL_MS_MAX -> 400, nothing written")
 # ---- /metrics counts reads as reads (served without the log) and times them ----
 def metrics():
     with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % hp, timeout=5) as r:
