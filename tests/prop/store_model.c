@@ -14,7 +14,6 @@
  */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +21,6 @@
 #include "consist/sim.h"
 #include "consist/store.h"
 #include "testlib.h"
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
 
 /* --- the log model ------------------------------------------------------- */
 
@@ -247,7 +240,7 @@ static int log_run(uint64_t seed, int steps, enum planted plant)
     }
     logs_close(&l);
     count_segments(l.wal_dir);
-    CS_CHECK(nftw(l.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
+    cs_test_rmtree(l.dir);
     return bad;
 }
 
@@ -422,7 +415,7 @@ static int kv_run(uint64_t seed, int steps, enum planted plant)
     cs_store_abort(t);
     cs_store_close(store);
     cs_sim_disk_destroy(disk);
-    CS_CHECK(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
+    cs_test_rmtree(dir);
     return bad;
 }
 

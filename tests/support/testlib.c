@@ -3,8 +3,10 @@
  * failed check ends that case only; the seed in use is printed with every
  * failure and with every assertion that aborts the process.
  */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "testlib.h"
 
+#include <ftw.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -114,4 +116,15 @@ int cs_test_main(int argc, char **argv, const struct cs_test_case *cases, size_t
     }
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
+}
+
+static int rmtree_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+void cs_test_rmtree(const char *dir)
+{
+    CS_CHECK_MSG(nftw(dir, rmtree_one, 16, FTW_DEPTH | FTW_PHYS) == 0, "removing %s", dir);
 }

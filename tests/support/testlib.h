@@ -51,6 +51,8 @@ void cs_test_seed_set(uint64_t seed);
 struct cs_rng *cs_test_rng(void);
 /* The shared data folder (../shared/data), from CS_DATA; NULL if unset. */
 const char *cs_test_data_dir(void);
+/* cs_test_rmtree: remove dir and everything below it (a mkdtemp folder); a check. */
+void cs_test_rmtree(const char *dir);
 
 __attribute__((noreturn, format(printf, 3, 4))) void cs_test_fail(const char *file, int line,
                                                                   const char *fmt, ...);

@@ -8,7 +8,6 @@
  * a transaction open is a crash for that transaction), and removes it.
  */
 #define _XOPEN_SOURCE 700
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +18,6 @@
 
 static char dir_[64];
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static const char *tmpdir_new(void)
 {
     snprintf(dir_, sizeof dir_, "/tmp/cs_store_kv_XXXXXX");
@@ -34,7 +27,7 @@ static const char *tmpdir_new(void)
 
 static void tmpdir_free(void)
 {
-    CS_CHECK(nftw(dir_, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
+    cs_test_rmtree(dir_);
 }
 
 static struct cs_store *open_store(const char *dir, uint64_t map, uint64_t map_max)

@@ -7,7 +7,6 @@
  * check what was durable. Both backends must give the same answers.
  */
 #define _XOPEN_SOURCE 700
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +23,6 @@ struct fx {
 };
 
 static enum cs_store_log_backend backend_;
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
 
 static void fx_open_log(struct fx *f)
 {
@@ -73,7 +66,7 @@ static void fx_crash(struct fx *f)
 static void fx_free(struct fx *f)
 {
     fx_close_log(f);
-    CS_CHECK(nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
+    cs_test_rmtree(f->dir);
 }
 
 static void append_range(struct fx *f, uint64_t group, uint64_t lo, uint64_t hi, uint64_t term)
@@ -421,7 +414,7 @@ CS_TEST(lmdb_full_map_fails_the_log)
     CS_CHECK(first == 1 && last == 1);
     cs_store_log_close(log);
     cs_store_close(store);
-    CS_CHECK(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
+    cs_test_rmtree(dir);
 }
 
 /* A group's whole durable state as a struct cs_raft_restore, across read chunks. */
@@ -492,7 +485,7 @@ CS_TEST(wal_cache_bytes_limit)
     cs_store_log_close(log);
     o.cache_bytes_max = CS_STORE_LOG_CACHE_BYTES_MAX + 1;
     CS_CHECK_RC(cs_store_log_open(&o, &log), CS_EINVAL);
-    CS_CHECK(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
+    cs_test_rmtree(dir);
 }
 
 CS_TEST(open_rejects_bad_options)

@@ -9,7 +9,6 @@
  * must refuse with CS_ECORRUPT), remove or cut whole segments.
  */
 #define _XOPEN_SOURCE 700
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +23,6 @@
 
 static char dir_[64];
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static const char *tmpdir_new(void)
 {
     snprintf(dir_, sizeof dir_, "/tmp/cs_store_wal_XXXXXX");
@@ -39,7 +32,7 @@ static const char *tmpdir_new(void)
 
 static void tmpdir_free(void)
 {
-    CS_CHECK(nftw(dir_, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
+    cs_test_rmtree(dir_);
 }
 
 /* The release hook the next opens use (NULL: free), and what it was given. */
