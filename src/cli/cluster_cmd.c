@@ -349,14 +349,21 @@ static int cluster_up(int argc, char **argv)
     return CS_CLI_EXIT_OK;
 }
 
-static int cluster_status(int argc, char **argv)
+/* The nodes a running cluster's directory names: 0, or the exit code to return. */
+static int cluster_running(int argc, char **argv, struct cluster_node *nodes, size_t *len)
 {
     struct cluster_opts o;
     int rc = cluster_parse(argc, argv, &o);
     if (rc) return rc;
+    return cluster_read_pids(o.dir, nodes, len) != 0 ? CS_CLI_EXIT_NO : 0;
+}
+
+static int cluster_status(int argc, char **argv)
+{
     struct cluster_node nodes[CLUSTER_NODES_MAX];
     size_t len;
-    if (cluster_read_pids(o.dir, nodes, &len) != 0) return CS_CLI_EXIT_NO;
+    int rc = cluster_running(argc, argv, nodes, &len);
+    if (rc) return rc;
     char info[CLUSTER_INFO_BYTES];
     size_t up = 0;
     printf("%-5s %-8s %-6s %-10s %-6s %-7s %-10s %-10s\n", "node", "pid", "port", "role", "term",
@@ -382,12 +389,10 @@ static int cluster_status(int argc, char **argv)
 
 static int cluster_down(int argc, char **argv)
 {
-    struct cluster_opts o;
-    int rc = cluster_parse(argc, argv, &o);
-    if (rc) return rc;
     struct cluster_node nodes[CLUSTER_NODES_MAX];
     size_t len;
-    if (cluster_read_pids(o.dir, nodes, &len) != 0) return CS_CLI_EXIT_NO;
+    int rc = cluster_running(argc, argv, nodes, &len);
+    if (rc) return rc;
     cluster_stop(nodes, len, false);
     printf("consist cluster: stopped %zu node(s)\n", len);
     return CS_CLI_EXIT_OK;
